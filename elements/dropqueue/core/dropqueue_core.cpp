@@ -94,13 +94,16 @@ double RatioWindow::ratio() const {
 
 // ---- DropQueueCore ------------------------------------------------------------------------
 
-DropQueueCore::DropQueueCore(Settings settings) { configure(settings); }
+DropQueueCore::DropQueueCore(Settings settings) {
+  configure(settings);
+}
 
 void DropQueueCore::configure(const Settings &settings) {
   settings_ = settings;
   // A critical threshold under the warning one would make "critical" unreachable after
   // "warning": treat it as equal instead.
-  settings_.critical_drop_ratio = std::max(settings_.critical_drop_ratio, settings_.warn_drop_ratio);
+  settings_.critical_drop_ratio =
+      std::max(settings_.critical_drop_ratio, settings_.warn_drop_ratio);
 }
 
 bool DropQueueCore::drops_enabled() const {
@@ -229,8 +232,7 @@ void DropQueueCore::drop_at(size_t index, DropReason reason, int64_t now_ns, Not
   after_drop(gone.gop_sensitive, index, now_ns, notices);
 }
 
-void DropQueueCore::drop_incoming(Item item, DropReason reason, int64_t now_ns,
-                                  Notices &notices) {
+void DropQueueCore::drop_incoming(Item item, DropReason reason, int64_t now_ns, Notices &notices) {
   ++in_;
   count_drop(item, reason, notices);
   after_drop(item.gop_sensitive, items_.size(), now_ns, notices);
@@ -251,6 +253,18 @@ void DropQueueCore::expire_aged(int64_t now_ns, Notices &notices) {
       break; // items entered in order: everything behind this one is younger
     drop_at(i, DropReason::Age, now_ns, notices);
   }
+}
+
+bool DropQueueCore::newer_keyframe_queued() const {
+  bool seen_oldest = false;
+  for (const auto &it : items_) {
+    if (it.kind != ItemKind::Buffer)
+      continue;
+    if (seen_oldest && it.gop_sensitive && !it.delta)
+      return true;
+    seen_oldest = true;
+  }
+  return false;
 }
 
 void DropQueueCore::update_periodic(int64_t now_ns, uint64_t in_count, uint64_t drops,
@@ -316,7 +330,12 @@ PushOutcome DropQueueCore::push(Item item, int64_t now_ns, Notices &notices) {
         update_periodic(now_ns, 0, aged, notices);
       return PushOutcome::MustWait;
     }
-    if (settings_.leak == Leak::Upstream) {
+    // Dropping the oldest buffer of an encoded stream takes its whole GOP with it. When no
+    // newer keyframe is queued, that would empty the queue and then lose this delta frame
+    // too: under sustained overload nothing would ever come out. Keep the decodable partial
+    // GOP instead and cut here, at the incoming delta.
+    const bool keep_partial_gop = cut_gop && !newer_keyframe_queued();
+    if (settings_.leak == Leak::Upstream || keep_partial_gop) {
       drop_incoming(item, DropReason::Overflow, now_ns, notices);
       return finish(PushOutcome::Dropped);
     }

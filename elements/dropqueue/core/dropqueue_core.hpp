@@ -38,7 +38,7 @@ struct Item {
   bool gop_sensitive = false;        // encoded stream and keyframe-aware: drops cut whole GOPs
   bool is_eos = false;               // events only: EOS means "drain, drop nothing more"
   // Set by the core.
-  bool discont = false;      // first buffer after a drop: the shell flags it DISCONT
+  bool discont = false;       // first buffer after a drop: the shell flags it DISCONT
   int64_t enter_ns = kNoTime; // pipeline running time when it entered the queue
 };
 
@@ -166,6 +166,7 @@ private:
   void after_drop(bool gop_sensitive, size_t next_index, int64_t now_ns, Notices &notices);
   void count_drop(const Item &item, DropReason reason, Notices &notices);
   void expire_aged(int64_t now_ns, Notices &notices);
+  bool newer_keyframe_queued() const;
   void maybe_request_keyframe(int64_t now_ns, Notices &notices, bool new_break);
   void update_periodic(int64_t now_ns, uint64_t in_count, uint64_t drops, Notices &notices);
   uint64_t level_time_ns() const;

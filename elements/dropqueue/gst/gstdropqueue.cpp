@@ -149,11 +149,12 @@ struct _GstDropQueue {
 #define gst_drop_queue_parent_class parent_class
 G_DEFINE_TYPE(GstDropQueue, gst_drop_queue, GST_TYPE_ELEMENT)
 
-GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(
-    dropqueue, "dropqueue", GST_RANK_NONE, GST_TYPE_DROP_QUEUE,
-    GST_DEBUG_CATEGORY_INIT(dropqueue_debug, "dropqueue", 0, "dropqueue element");
-    GST_DEBUG_CATEGORY_INIT(dropqueue_dataflow, "dropqueue_dataflow", 0,
-                            "dropqueue per-buffer decisions"));
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(dropqueue, "dropqueue", GST_RANK_NONE, GST_TYPE_DROP_QUEUE,
+                                      GST_DEBUG_CATEGORY_INIT(dropqueue_debug, "dropqueue", 0,
+                                                              "dropqueue element");
+                                      GST_DEBUG_CATEGORY_INIT(dropqueue_dataflow,
+                                                              "dropqueue_dataflow", 0,
+                                                              "dropqueue per-buffer decisions"));
 
 static GstStaticPadTemplate sink_template =
     GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -200,18 +201,17 @@ static GstStructure *stats_structure(const char *name, const dq::Stats &s) {
   return gst_structure_new(
       name, "in", G_TYPE_UINT64, s.in, "out", G_TYPE_UINT64, s.out, "dropped", G_TYPE_UINT64,
       s.dropped, "dropped-overflow", G_TYPE_UINT64, s.dropped_overflow, "dropped-age",
-      G_TYPE_UINT64, s.dropped_age, "dropped-gop", G_TYPE_UINT64, s.dropped_gop,
-      "dropped-flush", G_TYPE_UINT64, s.dropped_flush, "drop-ratio", G_TYPE_DOUBLE,
-      s.drop_ratio, "window-drop-ratio", G_TYPE_DOUBLE, s.window_drop_ratio,
-      "current-level-buffers", G_TYPE_UINT, s.current_level_buffers, "current-level-bytes",
-      G_TYPE_UINT64, s.current_level_bytes, "current-level-time", G_TYPE_UINT64,
-      s.current_level_time_ns, "max-level-buffers-seen", G_TYPE_UINT, s.max_level_buffers_seen,
-      "live", G_TYPE_BOOLEAN, s.live, "drops-enabled", G_TYPE_BOOLEAN, s.drops_enabled,
-      "longest-downstream-block-ns", G_TYPE_UINT64, s.longest_downstream_block_ns,
-      "upstream-blocked-ns", G_TYPE_UINT64, s.upstream_blocked_ns, "avg-residence-ns",
-      G_TYPE_UINT64, s.avg_residence_ns, "max-residence-ns", G_TYPE_UINT64, s.max_residence_ns,
-      "keyframe-requests", G_TYPE_UINT64, s.keyframe_requests, "health", G_TYPE_STRING,
-      std::string(dq::to_string(s.health)).c_str(), nullptr);
+      G_TYPE_UINT64, s.dropped_age, "dropped-gop", G_TYPE_UINT64, s.dropped_gop, "dropped-flush",
+      G_TYPE_UINT64, s.dropped_flush, "drop-ratio", G_TYPE_DOUBLE, s.drop_ratio,
+      "window-drop-ratio", G_TYPE_DOUBLE, s.window_drop_ratio, "current-level-buffers", G_TYPE_UINT,
+      s.current_level_buffers, "current-level-bytes", G_TYPE_UINT64, s.current_level_bytes,
+      "current-level-time", G_TYPE_UINT64, s.current_level_time_ns, "max-level-buffers-seen",
+      G_TYPE_UINT, s.max_level_buffers_seen, "live", G_TYPE_BOOLEAN, s.live, "drops-enabled",
+      G_TYPE_BOOLEAN, s.drops_enabled, "longest-downstream-block-ns", G_TYPE_UINT64,
+      s.longest_downstream_block_ns, "upstream-blocked-ns", G_TYPE_UINT64, s.upstream_blocked_ns,
+      "avg-residence-ns", G_TYPE_UINT64, s.avg_residence_ns, "max-residence-ns", G_TYPE_UINT64,
+      s.max_residence_ns, "keyframe-requests", G_TYPE_UINT64, s.keyframe_requests, "health",
+      G_TYPE_STRING, std::string(dq::to_string(s.health)).c_str(), nullptr);
 }
 
 static bool caps_are_raw(GstCaps *caps) {
@@ -279,8 +279,8 @@ static void report(GstDropQueue *self, dq::Notices &notices, const dq::Stats &sn
     const std::string health_name(dq::to_string(health));
     if (health == dq::Health::Ok) {
       GST_ELEMENT_INFO(self, STREAM, FAILED,
-                       ("%s: drop ratio back to %.1f%% over the last %.1f s",
-                        GST_OBJECT_NAME(self), snap.window_drop_ratio * 100.0, window_s),
+                       ("%s: drop ratio back to %.1f%% over the last %.1f s", GST_OBJECT_NAME(self),
+                        snap.window_drop_ratio * 100.0, window_s),
                        ("in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT
                         " dropped %" G_GUINT64_FORMAT,
                         snap.in, snap.out, snap.dropped));
@@ -361,8 +361,8 @@ static GstFlowReturn gst_drop_queue_chain(GstPad *, GstObject *parent, GstBuffer
     item.duration_ns = GST_BUFFER_DURATION_IS_VALID(buffer)
                            ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer))
                            : dq::kNoTime;
-    GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer)
-                                                      : GST_BUFFER_DTS(buffer);
+    GstClockTime ts =
+        GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
     if (p->segment.format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(ts)) {
       const GstClockTime rt = gst_segment_to_running_time(&p->segment, GST_FORMAT_TIME, ts);
       if (GST_CLOCK_TIME_IS_VALID(rt))
@@ -378,8 +378,7 @@ static GstFlowReturn gst_drop_queue_chain(GstPad *, GstObject *parent, GstBuffer
       if (p->srcresult != GST_FLOW_OK) {
         const GstFlowReturn ret = p->srcresult;
         lk.unlock();
-        GST_CAT_LOG_OBJECT(dropqueue_dataflow, self, "refusing buffer: %s",
-                           gst_flow_get_name(ret));
+        GST_CAT_LOG_OBJECT(dropqueue_dataflow, self, "refusing buffer: %s", gst_flow_get_name(ret));
         gst_buffer_unref(buffer);
         return ret;
       }
@@ -547,8 +546,7 @@ static gboolean gst_drop_queue_sink_event(GstPad *pad, GstObject *parent, GstEve
       GstCaps *caps;
       gst_event_parse_caps(event, &caps);
       p->encoded = !caps_are_raw(caps);
-      GST_DEBUG_OBJECT(self, "caps %" GST_PTR_FORMAT " (%s)", caps,
-                       p->encoded ? "encoded" : "raw");
+      GST_DEBUG_OBJECT(self, "caps %" GST_PTR_FORMAT " (%s)", caps, p->encoded ? "encoded" : "raw");
       break;
     }
     case GST_EVENT_SEGMENT:
@@ -644,8 +642,8 @@ static gboolean gst_drop_queue_src_event(GstPad *pad, GstObject *parent, GstEven
   return gst_pad_event_default(pad, parent, event);
 }
 
-static gboolean gst_drop_queue_src_activate_mode(GstPad *pad, GstObject *parent,
-                                                 GstPadMode mode, gboolean active) {
+static gboolean gst_drop_queue_src_activate_mode(GstPad *pad, GstObject *parent, GstPadMode mode,
+                                                 gboolean active) {
   GstDropQueue *self = GST_DROP_QUEUE(parent);
   DropQueuePrivate *p = self->priv;
   if (mode != GST_PAD_MODE_PUSH)
@@ -854,12 +852,11 @@ static void gst_drop_queue_class_init(GstDropQueueClass *klass) {
   constexpr auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   properties[PROP_MAX_SIZE_BUFFERS] = g_param_spec_uint(
-      "max-size-buffers", "Max. size (buffers)", "Max. number of buffers queued (0 = no limit)",
-      0, G_MAXUINT, DEFAULT_MAX_SIZE_BUFFERS, rw);
-  properties[PROP_MAX_SIZE_BYTES] =
-      g_param_spec_uint64("max-size-bytes", "Max. size (bytes)",
-                          "Max. amount of data queued in bytes (0 = no limit)", 0, G_MAXUINT64,
-                          DEFAULT_MAX_SIZE_BYTES, rw);
+      "max-size-buffers", "Max. size (buffers)", "Max. number of buffers queued (0 = no limit)", 0,
+      G_MAXUINT, DEFAULT_MAX_SIZE_BUFFERS, rw);
+  properties[PROP_MAX_SIZE_BYTES] = g_param_spec_uint64(
+      "max-size-bytes", "Max. size (bytes)", "Max. amount of data queued in bytes (0 = no limit)",
+      0, G_MAXUINT64, DEFAULT_MAX_SIZE_BYTES, rw);
   properties[PROP_MAX_SIZE_TIME] = g_param_spec_uint64(
       "max-size-time", "Max. size (ns)", "Max. amount of data queued in ns (0 = no limit)", 0,
       G_MAXUINT64, DEFAULT_MAX_SIZE_TIME, rw);
@@ -879,18 +876,18 @@ static void gst_drop_queue_class_init(GstDropQueueClass *klass) {
       "For encoded streams, drop whole GOPs (up to the next keyframe) and ask upstream for a "
       "keyframe",
       DEFAULT_KEYFRAME_AWARE, rw);
-  properties[PROP_KEYFRAME_REQUEST_INTERVAL] = g_param_spec_uint64(
-      "keyframe-request-interval", "Keyframe request interval (ns)",
-      "Minimum time between two upstream force-key-unit requests", 0, G_MAXUINT64,
-      DEFAULT_KEYFRAME_REQUEST_INTERVAL, rw);
+  properties[PROP_KEYFRAME_REQUEST_INTERVAL] =
+      g_param_spec_uint64("keyframe-request-interval", "Keyframe request interval (ns)",
+                          "Minimum time between two upstream force-key-unit requests", 0,
+                          G_MAXUINT64, DEFAULT_KEYFRAME_REQUEST_INTERVAL, rw);
   properties[PROP_STATS_INTERVAL] = g_param_spec_uint64(
       "stats-interval", "Stats interval (ns)",
       "Post a dropqueue-stats element message this often while data flows (0 = off)", 0,
       G_MAXUINT64, DEFAULT_STATS_INTERVAL, rw);
   properties[PROP_WARN_DROP_RATIO] =
       g_param_spec_double("warn-drop-ratio", "Warning drop ratio",
-                          "Post a warning when the drop ratio over ratio-window reaches this",
-                          0.0, 1.0, DEFAULT_WARN_DROP_RATIO, rw);
+                          "Post a warning when the drop ratio over ratio-window reaches this", 0.0,
+                          1.0, DEFAULT_WARN_DROP_RATIO, rw);
   properties[PROP_CRITICAL_DROP_RATIO] = g_param_spec_double(
       "critical-drop-ratio", "Critical drop ratio",
       "Post a critical warning when the drop ratio over ratio-window reaches this", 0.0, 1.0,
@@ -905,18 +902,17 @@ static void gst_drop_queue_class_init(GstDropQueueClass *klass) {
       g_param_spec_uint("current-level-buffers", "Current level (buffers)",
                         "Buffers in the queue now", 0, G_MAXUINT, 0, ro);
   properties[PROP_CURRENT_LEVEL_BYTES] =
-      g_param_spec_uint64("current-level-bytes", "Current level (bytes)",
-                          "Bytes in the queue now", 0, G_MAXUINT64, 0, ro);
+      g_param_spec_uint64("current-level-bytes", "Current level (bytes)", "Bytes in the queue now",
+                          0, G_MAXUINT64, 0, ro);
   properties[PROP_CURRENT_LEVEL_TIME] =
       g_param_spec_uint64("current-level-time", "Current level (ns)",
                           "Time span of the data in the queue now", 0, G_MAXUINT64, 0, ro);
-  properties[PROP_IN] = g_param_spec_uint64("in", "In", "Buffers received since start", 0,
-                                            G_MAXUINT64, 0, ro);
-  properties[PROP_OUT] = g_param_spec_uint64("out", "Out", "Buffers pushed since start", 0,
-                                             G_MAXUINT64, 0, ro);
-  properties[PROP_DROPPED] = g_param_spec_uint64("dropped", "Dropped",
-                                                 "Buffers dropped since start (all reasons)", 0,
-                                                 G_MAXUINT64, 0, ro);
+  properties[PROP_IN] =
+      g_param_spec_uint64("in", "In", "Buffers received since start", 0, G_MAXUINT64, 0, ro);
+  properties[PROP_OUT] =
+      g_param_spec_uint64("out", "Out", "Buffers pushed since start", 0, G_MAXUINT64, 0, ro);
+  properties[PROP_DROPPED] = g_param_spec_uint64(
+      "dropped", "Dropped", "Buffers dropped since start (all reasons)", 0, G_MAXUINT64, 0, ro);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics", "application/x-dropqueue-stats (see the element documentation)",
       GST_TYPE_STRUCTURE, ro);

@@ -1,0 +1,165 @@
+// Helpers shared by the element tests: deterministic stalls and bus collection.
+#pragma once
+
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace keepup::test {
+
+// Owns a harness: tears it down when the test leaves, also through a failed ASSERT.
+struct HarnessDeleter {
+  void operator()(GstHarness *h) const { gst_harness_teardown(h); }
+};
+using HarnessPtr = std::unique_ptr<GstHarness, HarnessDeleter>;
+
+// Blocks an element's src pad on the next buffer, so the element's queue fills behind it.
+// wait_blocked() returns once the streaming thread sits in the probe: a condition, not a sleep.
+class Stall {
+public:
+  explicit Stall(GstElement *element, const char *pad_name = "src")
+      : pad_(gst_element_get_static_pad(element, pad_name)) {
+    id_ = gst_pad_add_probe(
+        pad_, static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER),
+        &Stall::on_blocked, this, nullptr);
+  }
+  ~Stall() {
+    release();
+    gst_object_unref(pad_);
+  }
+  Stall(const Stall &) = delete;
+  Stall &operator=(const Stall &) = delete;
+
+  bool wait_blocked(std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    std::unique_lock lk(m_);
+    return cv_.wait_for(lk, timeout, [this] { return blocked_; });
+  }
+  void release() {
+    if (id_ != 0) {
+      gst_pad_remove_probe(pad_, id_);
+      id_ = 0;
+    }
+  }
+
+private:
+  static GstPadProbeReturn on_blocked(GstPad *, GstPadProbeInfo *, gpointer user_data) {
+    auto *self = static_cast<Stall *>(user_data);
+    std::lock_guard lk(self->m_);
+    self->blocked_ = true;
+    self->cv_.notify_all();
+    return GST_PAD_PROBE_OK;
+  }
+  GstPad *pad_;
+  gulong id_ = 0;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool blocked_ = false;
+};
+
+inline GstBuffer *make_buffer(guint64 index, gsize size = 100,
+                              GstClockTime duration = 33 * GST_MSECOND) {
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+  gst_buffer_memset(buf, 0, static_cast<guint8>(index), size);
+  GST_BUFFER_PTS(buf) = index * duration;
+  GST_BUFFER_DURATION(buf) = duration;
+  GST_BUFFER_OFFSET(buf) = index;
+  return buf;
+}
+
+// Pulls buffers until EOS reaches the harness; returns their offsets (the index above).
+inline std::vector<guint64> pull_offsets_until_eos(GstHarness *h,
+                                                   std::vector<bool> *disconts = nullptr) {
+  std::vector<guint64> out;
+  GstBuffer *buf = nullptr;
+  while (gst_harness_pull_until_eos(h, &buf) && buf) {
+    out.push_back(GST_BUFFER_OFFSET(buf));
+    if (disconts)
+      disconts->push_back(GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DISCONT));
+    gst_buffer_unref(buf);
+    buf = nullptr;
+  }
+  return out;
+}
+
+inline guint64 stats_u64(GstElement *element, const char *field) {
+  GstStructure *s = nullptr;
+  g_object_get(element, "stats", &s, nullptr);
+  guint64 v = 0;
+  EXPECT_TRUE(s && gst_structure_get_uint64(s, field, &v)) << field;
+  if (s)
+    gst_structure_free(s);
+  return v;
+}
+
+inline guint stats_uint(GstElement *element, const char *field) {
+  GstStructure *s = nullptr;
+  g_object_get(element, "stats", &s, nullptr);
+  guint v = 0;
+  EXPECT_TRUE(s && gst_structure_get_uint(s, field, &v)) << field;
+  if (s)
+    gst_structure_free(s);
+  return v;
+}
+
+// A private bus on a standalone element (no pipeline), to collect what it posts.
+class BusTap {
+public:
+  explicit BusTap(GstElement *element) : bus_(gst_bus_new()) { gst_element_set_bus(element, bus_); }
+  ~BusTap() {
+    unref_all(kept_);
+    gst_object_unref(bus_);
+  }
+  // Every message of the given type posted so far. gst_bus_pop_filtered() would discard the
+  // other types, so everything is popped and the rest kept for later calls.
+  std::vector<GstMessage *> take(GstMessageType type) {
+    while (GstMessage *m = gst_bus_pop(bus_))
+      kept_.push_back(m);
+    std::vector<GstMessage *> out, rest;
+    for (auto *m : kept_)
+      (GST_MESSAGE_TYPE(m) & type ? out : rest).push_back(m);
+    kept_ = rest;
+    return out;
+  }
+  static void unref_all(std::vector<GstMessage *> &msgs) {
+    for (auto *m : msgs)
+      gst_message_unref(m);
+    msgs.clear();
+  }
+
+private:
+  GstBus *bus_;
+  std::vector<GstMessage *> kept_;
+};
+
+// Runs a launch line to EOS (or error) with a bounded wait; returns the error text, or "".
+inline std::string run_to_eos(GstElement *pipeline, GstClockTime timeout = 60 * GST_SECOND) {
+  std::string error;
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, timeout, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  if (!msg) {
+    error = "timeout";
+  } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(msg, &err, &dbg);
+    error = std::string(err->message) + " | " + (dbg ? dbg : "");
+    g_clear_error(&err);
+    g_free(dbg);
+  }
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  return error;
+}
+
+} // namespace keepup::test
