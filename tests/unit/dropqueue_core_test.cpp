@@ -360,9 +360,16 @@ TEST(DropQueueCore, HealthCrossesThresholdsAndFallsBack) {
   core.push(buffer(3000), t, n);
   EXPECT_EQ(core.stats().health, Health::Critical);
   n.clear();
+  // Easing from critical to warning is tracked but not announced.
+  for (int i = 0; i < 6; ++i) {
+    core.pop(t, n);
+    core.push(buffer(3500 + i), t, n);
+  }
+  EXPECT_EQ(core.stats().health, Health::Warning);
+  EXPECT_FALSE(n.health_changed.has_value());
   // A second later the window holds only clean traffic again.
   t += 2000 * kMs;
-  for (int i = 0; i < 12; ++i) {
+  for (int i = 0; i < 20; ++i) {
     core.pop(t, n);
     core.push(buffer(4000 + i), t, n);
   }
@@ -374,9 +381,11 @@ TEST(DropQueueCore, HealthCrossesThresholdsAndFallsBack) {
 TEST(DropQueueCore, TooFewBuffersInWindowChangeNothing) {
   auto core = live_core(live_settings(1, Leak::Upstream));
   Notices n;
-  core.push(buffer(1), 0, n);
-  core.push(buffer(2), 0, n); // 50 % of 2: says nothing yet
+  for (uintptr_t i = 0; i < 19; ++i)
+    core.push(buffer(i), 0, n); // 18 of 19 dropped, but 19 buffers say nothing yet
   EXPECT_FALSE(n.health_changed.has_value());
+  core.push(buffer(19), 0, n);
+  EXPECT_TRUE(n.health_changed.has_value());
 }
 
 TEST(DropQueueCore, StatsAndQosArePacedByTheClock) {

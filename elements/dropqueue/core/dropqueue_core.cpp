@@ -293,8 +293,12 @@ void DropQueueCore::update_periodic(int64_t now_ns, uint64_t in_count, uint64_t 
     else if (ratio >= settings_.warn_drop_ratio)
       now_health = Health::Warning;
     if (now_health != health_) {
+      // Escalations and the return to normal are news; critical easing to warning is not
+      // worth another warning on the bus.
+      const bool escalation = now_health > health_;
       health_ = now_health;
-      notices.health_changed = now_health;
+      if (escalation || now_health == Health::Ok)
+        notices.health_changed = now_health;
     }
   }
 }

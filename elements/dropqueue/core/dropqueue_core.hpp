@@ -55,7 +55,7 @@ struct Settings {
   double critical_drop_ratio = 0.10;
   uint64_t ratio_window_ns = 5 * kSecond;
   // A window with fewer buffers than this says nothing about a trend: no health change.
-  uint32_t ratio_min_buffers = 10;
+  uint32_t ratio_min_buffers = 20;
   uint64_t qos_interval_ns = kSecond;
 };
 

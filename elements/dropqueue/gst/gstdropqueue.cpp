@@ -42,7 +42,8 @@
  *   second while dropping, so generic applications see the loss;
  * - a warning (STREAM/FAILED, details: window-drop-ratio, health) when the drop ratio over
  *   `ratio-window` crosses `warn-drop-ratio` or `critical-drop-ratio`, and an info message
- *   when it falls back below; a window needs at least 10 buffers before it counts;
+ *   when it falls back below; a window needs at least 20 buffers before it counts, and
+ *   easing from critical to warning is not announced again;
  * - `notify::dropped` for every drop when `silent` is false.
  *
  * ## Example launch line
