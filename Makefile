@@ -1,0 +1,48 @@
+# The two README commands, plus the usual helpers. Everything builds out of tree in $(BUILD).
+BUILD ?= build
+MESON_BUILD ?= build-meson
+JOBS ?= $(shell nproc)
+DEMO_SECONDS ?= 15
+BENCH_ARGS ?=
+# Run the apps against the plugins in the build tree, not an installed copy.
+RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
+
+.PHONY: all deps configure build test demo bench meson install format format-check clean
+
+all: build
+
+deps:
+	bash .ci/install-deps
+
+configure: deps
+	cmake -S . -B $(BUILD) -G Ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 300
+
+demo: build
+	$(RUN_ENV) $(BUILD)/bin/keepup-overload-demo --seconds $(DEMO_SECONDS) --output $(BUILD)/overload-demo.ts
+
+bench: build
+	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
+
+meson: deps
+	rm -rf $(MESON_BUILD)
+	meson setup $(MESON_BUILD) meson-compat
+	ninja -C $(MESON_BUILD)
+
+install: build
+	cmake --install $(BUILD)
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(MESON_BUILD)
