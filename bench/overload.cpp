@@ -95,11 +95,10 @@ int run_child(const Config &c) {
     std::fprintf(stderr, "unknown variant %s\n", c.child.c_str());
     return 2;
   }
-  gchar *desc = g_strdup_printf(
-      "videotestsrc is-live=true pattern=snow ! "
-      "video/x-raw,width=1920,height=1080,framerate=30/1 ! %s name=x ! "
-      "x264enc speed-preset=%s ! fakesink",
-      x, c.preset.c_str());
+  gchar *desc = g_strdup_printf("videotestsrc is-live=true pattern=snow ! "
+                                "video/x-raw,width=1920,height=1080,framerate=30/1 ! %s name=x ! "
+                                "x264enc speed-preset=%s ! fakesink",
+                                x, c.preset.c_str());
   GError *error = nullptr;
   GstElement *pipeline = gst_parse_launch(desc, &error);
   g_free(desc);
@@ -143,10 +142,11 @@ int run_child(const Config &c) {
   const double cpu = cpu_seconds() - cpu0;
   // No EOS drain: the unbounded queue would need minutes to encode its backlog.
   gst_element_set_state(pipeline, GST_STATE_NULL);
-  std::printf("RESULT variant=%s rss10_mb=%.1f rss_end_mb=%.1f growth_mb_min=%.2f in=%" G_GUINT64_FORMAT
-              " out=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " cpu_s=%.2f\n",
-              c.child.c_str(), rss10, rss_end, slope_per_minute(after_warmup), n_in, n_out,
-              n_in - n_out - level, cpu);
+  std::printf(
+      "RESULT variant=%s rss10_mb=%.1f rss_end_mb=%.1f growth_mb_min=%.2f in=%" G_GUINT64_FORMAT
+      " out=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " cpu_s=%.2f\n",
+      c.child.c_str(), rss10, rss_end, slope_per_minute(after_warmup), n_in, n_out,
+      n_in - n_out - level, cpu);
   gst_object_unref(sink);
   gst_object_unref(src);
   gst_object_unref(xe);
@@ -212,8 +212,8 @@ int run_parent(const Config &c, const char *self) {
   const Result *a = results.count(anchor) ? &results[anchor] : nullptr;
   std::printf("\n%-10s %9s %10s %12s %7s %7s %8s %7s %9s\n", "variant", "rss@10s", "rss@end",
               "growth", "in", "out", "dropped", "cpu s", "cpu/anchor");
-  std::printf("%-10s %9s %10s %12s %7s %7s %8s %7s %9s\n", "", "MB", "MB", "MB/min", "", "",
-              "", "", "(leaky)");
+  std::printf("%-10s %9s %10s %12s %7s %7s %8s %7s %9s\n", "", "MB", "MB", "MB/min", "", "", "", "",
+              "(leaky)");
   for (const auto &variant : c.variants) {
     const Result &r = results[variant];
     const double n = r.runs;
