@@ -1,10 +1,14 @@
 // keepup: the core plugin (no dependencies beyond GStreamer base/video).
 #include "gstdropqueue.hpp"
+#include "gsttsrecordsink.hpp"
 
 static gboolean plugin_init(GstPlugin *plugin) {
-  return GST_ELEMENT_REGISTER(dropqueue, plugin);
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(dropqueue, plugin);
+  ok |= GST_ELEMENT_REGISTER(tsrecordsink, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, keepup,
-                  "keepup: keep live pipelines real-time (dropqueue)", plugin_init, VERSION,
-                  GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
+                  "keepup: keep live pipelines real-time (dropqueue, tsrecordsink)", plugin_init,
+                  VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
