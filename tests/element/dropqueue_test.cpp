@@ -7,6 +7,7 @@
 #include <gst/video/video.h>
 
 #include <atomic>
+#include <latch>
 #include <thread>
 
 using namespace keepup::test;
@@ -513,16 +514,19 @@ TEST(DropQueue, CountingInvariantHoldsInEverySnapshotUnderLoad) {
   GstHarness *h = owner.get();
   gst_harness_set_src_caps_str(h, kRawCaps);
   std::atomic<bool> done{false};
-  std::thread pusher([h, &done] {
+  std::latch reader_running(1);
+  std::thread pusher([h, &done, &reader_running] {
+    reader_running.wait();
     for (guint64 i = 0; i < 3000; ++i)
       gst_harness_push(h, make_buffer(i));
     done = true;
   });
   int snapshots = 0;
-  while (!done) {
+  reader_running.count_down();
+  do {
     expect_invariant(h->element);
     ++snapshots;
-  }
+  } while (!done);
   pusher.join();
   gst_harness_push_event(h, gst_event_new_eos());
   const auto out = pull_offsets_until_eos(h);

@@ -22,7 +22,8 @@ std::string default_output(const std::string &in) {
   // cam1.recording.ts -> cam1.recovered-<n>.ts; anything else -> <name>.recovered-<n>.ts
   std::string base = in;
   const std::string suffix = ".recording.ts";
-  if (base.size() > suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0)
+  if (base.size() > suffix.size() &&
+      base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0)
     base = base.substr(0, base.size() - suffix.size()) + ".ts";
   return keepup::ts::recovered_path_for(base);
 }

@@ -16,13 +16,23 @@ inline constexpr size_t kPacket = 188;
 inline constexpr size_t kM2tsPacket = 192;
 
 // Where the 188-byte TS packet starts inside one unit of `size` bytes.
-inline size_t sync_offset(size_t packet_size) { return packet_size == kM2tsPacket ? 4 : 0; }
+inline size_t sync_offset(size_t packet_size) {
+  return packet_size == kM2tsPacket ? 4 : 0;
+}
 
 // Header fields of one 188-byte TS packet (p points at the 0x47).
-inline uint16_t pid(const uint8_t *p) { return static_cast<uint16_t>(((p[1] & 0x1f) << 8) | p[2]); }
-inline bool payload_unit_start(const uint8_t *p) { return (p[1] & 0x40) != 0; }
-inline bool has_adaptation(const uint8_t *p) { return (p[3] & 0x20) != 0; }
-inline bool has_payload(const uint8_t *p) { return (p[3] & 0x10) != 0; }
+inline uint16_t pid(const uint8_t *p) {
+  return static_cast<uint16_t>(((p[1] & 0x1f) << 8) | p[2]);
+}
+inline bool payload_unit_start(const uint8_t *p) {
+  return (p[1] & 0x40) != 0;
+}
+inline bool has_adaptation(const uint8_t *p) {
+  return (p[3] & 0x20) != 0;
+}
+inline bool has_payload(const uint8_t *p) {
+  return (p[3] & 0x10) != 0;
+}
 inline bool random_access(const uint8_t *p) {
   return has_adaptation(p) && p[4] > 0 && (p[5] & 0x40) != 0;
 }

@@ -23,8 +23,12 @@ long FileOps::write(int fd, const uint8_t *data, size_t len) {
   const ssize_t n = ::write(fd, data, len);
   return n < 0 ? -errno : static_cast<long>(n);
 }
-int FileOps::datasync(int fd) { return ::fdatasync(fd) < 0 ? -errno : 0; }
-int FileOps::close(int fd) { return ::close(fd) < 0 ? -errno : 0; }
+int FileOps::datasync(int fd) {
+  return ::fdatasync(fd) < 0 ? -errno : 0;
+}
+int FileOps::close(int fd) {
+  return ::close(fd) < 0 ? -errno : 0;
+}
 int FileOps::truncate(int fd, uint64_t size) {
   return ::ftruncate(fd, static_cast<off_t>(size)) < 0 ? -errno : 0;
 }
@@ -91,7 +95,9 @@ std::string recovered_path_for(const std::string &final_path) {
 AsyncWriter::AsyncWriter(FileOps &ops, Clock clock, WriterSettings settings)
     : ops_(ops), clock_(std::move(clock)), settings_(settings) {}
 
-AsyncWriter::~AsyncWriter() { abort(); }
+AsyncWriter::~AsyncWriter() {
+  abort();
+}
 
 WriterError AsyncWriter::open(const std::string &temp_path, const std::string &final_path) {
   do_open(temp_path, final_path);
@@ -237,8 +243,7 @@ void AsyncWriter::run() {
 void AsyncWriter::do_open(const std::string &temp_path, const std::string &final_path) {
   const int fd = ops_.open_write(temp_path);
   if (fd < 0) {
-    fail(WriteError::Open, -fd,
-         "cannot open " + temp_path + " for writing: " + std::strerror(-fd));
+    fail(WriteError::Open, -fd, "cannot open " + temp_path + " for writing: " + std::strerror(-fd));
     return;
   }
   fd_ = fd;

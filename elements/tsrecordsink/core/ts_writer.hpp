@@ -19,7 +19,7 @@ enum class SyncMode { None, Flush, Fsync };
 class FileOps {
 public:
   virtual ~FileOps() = default;
-  virtual int open_write(const std::string &path); // fd, or -errno
+  virtual int open_write(const std::string &path);             // fd, or -errno
   virtual long write(int fd, const uint8_t *data, size_t len); // bytes, or -errno
   virtual int datasync(int fd);
   virtual int close(int fd);

@@ -121,7 +121,7 @@ struct RecordSettings {
 
 // Between start and stop only.
 struct Recording {
-  RecordSettings settings; // frozen at start
+  RecordSettings settings;                 // frozen at start
   std::shared_ptr<ts::AsyncWriter> writer; // shared with wait-written callers
   std::unique_ptr<ts::PacketAligner> aligner;
   ts::PsiCache psi;
@@ -160,9 +160,9 @@ GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(
     GST_DEBUG_CATEGORY_INIT(tsrecordsink_dataflow, "tsrecordsink_dataflow", 0,
                             "tsrecordsink per-buffer work"));
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS("video/mpegts, systemstream = (boolean) true"));
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                            GST_STATIC_CAPS("video/mpegts, systemstream = (boolean) true"));
 
 GType gst_ts_record_sink_sync_mode_get_type(void) {
   static GType type = 0;
@@ -228,8 +228,8 @@ static std::string location_for(const Recording &rec, int index) {
   static const std::regex conversion("%(%|(0?)([0-9]*)d)");
   std::string out;
   auto begin = rec.settings.location.cbegin();
-  for (std::sregex_iterator it(rec.settings.location.begin(), rec.settings.location.end(),
-                               conversion),
+  for (std::sregex_iterator
+           it(rec.settings.location.begin(), rec.settings.location.end(), conversion),
        end;
        it != end; ++it) {
     out.append(begin, (*it)[0].first);
@@ -288,8 +288,8 @@ static void recover_leftover(GstTsRecordSink *self, Recording &rec, const std::s
     // Never destroy what could not be recovered: move it aside for a human to look at.
     const std::string aside = temp + ".unrecoverable";
     std::rename(temp.c_str(), aside.c_str());
-    GST_ELEMENT_WARNING(self, RESOURCE, READ, ("could not recover %s: kept as %s", temp.c_str(),
-                                               aside.c_str()),
+    GST_ELEMENT_WARNING(self, RESOURCE, READ,
+                        ("could not recover %s: kept as %s", temp.c_str(), aside.c_str()),
                         ("%s", r.error.c_str()));
     return;
   }
@@ -301,11 +301,11 @@ static void recover_leftover(GstTsRecordSink *self, Recording &rec, const std::s
       GST_ELEMENT(self),
       gst_message_new_element(
           GST_OBJECT(self),
-          gst_structure_new("tsrecordsink-recovered", "temp-location", G_TYPE_STRING,
-                            temp.c_str(), "location", G_TYPE_STRING, out.c_str(), "bytes",
-                            G_TYPE_UINT64, r.kept_bytes, "packets", G_TYPE_UINT64, r.packets,
-                            "duration", G_TYPE_UINT64, static_cast<guint64>(r.duration_ns),
-                            "cut-bytes", G_TYPE_UINT64, r.cut_tail_bytes, nullptr)));
+          gst_structure_new("tsrecordsink-recovered", "temp-location", G_TYPE_STRING, temp.c_str(),
+                            "location", G_TYPE_STRING, out.c_str(), "bytes", G_TYPE_UINT64,
+                            r.kept_bytes, "packets", G_TYPE_UINT64, r.packets, "duration",
+                            G_TYPE_UINT64, static_cast<guint64>(r.duration_ns), "cut-bytes",
+                            G_TYPE_UINT64, r.cut_tail_bytes, nullptr)));
 }
 
 // ---- GstBaseSink vfuncs -------------------------------------------------------------------
@@ -382,8 +382,7 @@ static gboolean gst_ts_record_sink_start(GstBaseSink *sink) {
     }
     rec->aligner = std::make_unique<ts::PacketAligner>(p->packet_size);
     rec->block.reserve(s.flush_threshold);
-    GST_INFO_OBJECT(self, "recording to %s (final name %s)", temp.c_str(),
-                    rec->final_path.c_str());
+    GST_INFO_OBJECT(self, "recording to %s (final name %s)", temp.c_str(), rec->final_path.c_str());
     std::lock_guard lk(p->lock);
     p->rec = std::move(rec);
     return TRUE;
@@ -404,8 +403,8 @@ static bool submit_block(Recording &rec) {
 }
 
 // One run of whole packets from the aligner: PSI and PCR bookkeeping, rotation cuts.
-static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *data,
-                         size_t packets, size_t packet_size) {
+static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *data, size_t packets,
+                         size_t packet_size) {
   const size_t off = ts::sync_offset(packet_size);
   size_t run_start = 0;
   for (size_t i = 0; i < packets; ++i) {
@@ -474,11 +473,11 @@ static GstFlowReturn gst_ts_record_sink_render(GstBaseSink *sink, GstBuffer *buf
     const int64_t now = flush_clock_ns(self);
     if (rec->last_flush_ns < 0)
       rec->last_flush_ns = now;
-    const bool interval_due = rec->settings.sync_mode != ts::SyncMode::None &&
-                              rec->settings.flush_interval > 0 &&
-                              now - rec->last_flush_ns >=
-                                  static_cast<int64_t>(rec->settings.flush_interval);
-    if (rec->block.size() >= rec->settings.flush_threshold || (interval_due && !rec->block.empty())) {
+    const bool interval_due =
+        rec->settings.sync_mode != ts::SyncMode::None && rec->settings.flush_interval > 0 &&
+        now - rec->last_flush_ns >= static_cast<int64_t>(rec->settings.flush_interval);
+    if (rec->block.size() >= rec->settings.flush_threshold ||
+        (interval_due && !rec->block.empty())) {
       GST_CAT_LOG_OBJECT(tsrecordsink_dataflow, self, "handing %zu bytes to the writer (%s)",
                          rec->block.size(), interval_due ? "interval" : "threshold");
       submit_block(*rec);
@@ -509,9 +508,9 @@ static bool finish_recording(GstTsRecordSink *self, Recording &rec) {
   if (!rec.aligner->ever_synced() && rec.aligner->unsynced_bytes() > 0) {
     rec.writer->abort();
     rec.failed = true;
-    GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("The input is not an MPEG transport stream."),
-                      ("no sync found in %" G_GUINT64_FORMAT " bytes",
-                       rec.aligner->unsynced_bytes()));
+    GST_ELEMENT_ERROR(
+        self, STREAM, WRONG_TYPE, ("The input is not an MPEG transport stream."),
+        ("no sync found in %" G_GUINT64_FORMAT " bytes", rec.aligner->unsynced_bytes()));
     return false;
   }
   submit_block(rec);
@@ -613,10 +612,10 @@ static void gst_ts_record_sink_set_property(GObject *object, guint prop_id, cons
     const gchar *loc = g_value_get_string(value);
     if (p->rec) {
       lk.unlock();
-      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
-                          ("location cannot change while recording; still writing %s",
-                           s.location.c_str()),
-                          ("refused %s", loc ? loc : "(null)"));
+      GST_ELEMENT_WARNING(
+          self, RESOURCE, SETTINGS,
+          ("location cannot change while recording; still writing %s", s.location.c_str()),
+          ("refused %s", loc ? loc : "(null)"));
       return;
     }
     s.location = loc ? loc : "";
@@ -729,42 +728,43 @@ static void gst_ts_record_sink_class_init(GstTsRecordSinkClass *klass) {
 
   properties[PROP_LOCATION] = g_param_spec_string(
       "location", "Location",
-      "Final path of the recording; a %d-style pattern numbers rotated files", nullptr,
-      rw_ready);
+      "Final path of the recording; a %d-style pattern numbers rotated files", nullptr, rw_ready);
   properties[PROP_TEMP_SUFFIX] = g_param_spec_string(
       "temp-suffix", "Temp suffix",
       "Replaces the .ts extension while recording (cam1.ts is written as cam1.recording.ts)",
       DEFAULT_TEMP_SUFFIX, rw_ready);
-  properties[PROP_FLUSH_THRESHOLD] = g_param_spec_uint64(
-      "flush-threshold", "Flush threshold (bytes)",
-      "Hand data to the kernel once this many bytes are collected", ts::kM2tsPacket, G_MAXUINT32,
-      DEFAULT_FLUSH_THRESHOLD, rw_ready);
+  properties[PROP_FLUSH_THRESHOLD] =
+      g_param_spec_uint64("flush-threshold", "Flush threshold (bytes)",
+                          "Hand data to the kernel once this many bytes are collected",
+                          ts::kM2tsPacket, G_MAXUINT32, DEFAULT_FLUSH_THRESHOLD, rw_ready);
   properties[PROP_FLUSH_INTERVAL] = g_param_spec_uint64(
       "flush-interval", "Flush interval (ns)",
       "Hand data to the kernel at least this often, pipeline clock (0 = threshold only)", 0,
       G_MAXUINT64, DEFAULT_FLUSH_INTERVAL, rw_ready);
-  properties[PROP_SYNC_MODE] = g_param_spec_enum(
-      "sync-mode", "Sync mode", "When data is written and synced to disk",
-      gst_ts_record_sink_sync_mode_get_type(), DEFAULT_SYNC_MODE, rw_ready);
-  properties[PROP_RECOVER] = g_param_spec_boolean(
-      "recover", "Recover", "At start, recover a temp file left by a crash into "
-      "<name>.recovered-<n>.ts", DEFAULT_RECOVER, rw_ready);
+  properties[PROP_SYNC_MODE] =
+      g_param_spec_enum("sync-mode", "Sync mode", "When data is written and synced to disk",
+                        gst_ts_record_sink_sync_mode_get_type(), DEFAULT_SYNC_MODE, rw_ready);
+  properties[PROP_RECOVER] =
+      g_param_spec_boolean("recover", "Recover",
+                           "At start, recover a temp file left by a crash into "
+                           "<name>.recovered-<n>.ts",
+                           DEFAULT_RECOVER, rw_ready);
   properties[PROP_MAX_SIZE_BYTES] = g_param_spec_uint64(
       "max-size-bytes", "Max. file size (bytes)",
-      "Start a new file at the next random-access point after this size (0 = off)", 0,
-      G_MAXUINT64, DEFAULT_MAX_SIZE_BYTES, rw_ready);
+      "Start a new file at the next random-access point after this size (0 = off)", 0, G_MAXUINT64,
+      DEFAULT_MAX_SIZE_BYTES, rw_ready);
   properties[PROP_MAX_SIZE_TIME] = g_param_spec_uint64(
       "max-size-time", "Max. file duration (ns)",
       "Start a new file at the next random-access point after this duration (0 = off)", 0,
       G_MAXUINT64, DEFAULT_MAX_SIZE_TIME, rw_ready);
-  properties[PROP_MIN_FREE_BYTES] = g_param_spec_uint64(
-      "min-free-bytes", "Min. free space (bytes)",
-      "Finish the recording cleanly when free space falls under this (0 = off)", 0,
-      G_MAXUINT64, DEFAULT_MIN_FREE_BYTES, rw_ready);
-  properties[PROP_MAX_PENDING_BYTES] = g_param_spec_uint64(
-      "max-pending-bytes", "Max. pending bytes",
-      "Data waiting for the writer thread before the streaming thread waits", ts::kM2tsPacket,
-      G_MAXUINT64, DEFAULT_MAX_PENDING_BYTES, rw_ready);
+  properties[PROP_MIN_FREE_BYTES] =
+      g_param_spec_uint64("min-free-bytes", "Min. free space (bytes)",
+                          "Finish the recording cleanly when free space falls under this (0 = off)",
+                          0, G_MAXUINT64, DEFAULT_MIN_FREE_BYTES, rw_ready);
+  properties[PROP_MAX_PENDING_BYTES] =
+      g_param_spec_uint64("max-pending-bytes", "Max. pending bytes",
+                          "Data waiting for the writer thread before the streaming thread waits",
+                          ts::kM2tsPacket, G_MAXUINT64, DEFAULT_MAX_PENDING_BYTES, rw_ready);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics", "application/x-tsrecordsink-stats (see the element documentation)",
       GST_TYPE_STRUCTURE, ro);

@@ -1,0 +1,538 @@
+// tsrecordsink element tests: harness-driven writes with a test clock and the wait-written
+// signal (no sleeps as synchronisation), rotation, errors with their exact domain/code, a
+// real full disk (a 1 MiB tmpfs, when the machine lets us mount one) and a real crash
+// (SIGKILL of a recording gst-launch-1.0) followed by recovery.
+#include "test_util.hpp"
+
+#include <gst/app/gstappsink.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace keepup::test;
+
+namespace {
+
+constexpr const char *kTsCaps = "video/mpegts,systemstream=(boolean)true,packetsize=(int)188";
+constexpr size_t kPacket = 188;
+
+// Three seconds of H.264 in MPEG-TS from the real muxer, keyframe every 15 frames. Snow
+// keeps the encoder at its 2 Mbit/s target: about 750 KB, enough to rotate and fill a disk.
+const std::vector<uint8_t> &sample_ts() {
+  static std::vector<uint8_t> data = [] {
+    std::vector<uint8_t> out;
+    GstElement *pipeline = gst_parse_launch(
+        "videotestsrc num-buffers=90 pattern=snow ! "
+        "video/x-raw,width=320,height=240,framerate=30/1 ! "
+        "x264enc key-int-max=15 bframes=0 tune=zerolatency speed-preset=ultrafast ! "
+        "mpegtsmux ! appsink name=sink sync=false",
+        nullptr);
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    while (GstSample *sample = gst_app_sink_pull_sample(GST_APP_SINK(sink))) {
+      GstMapInfo map;
+      GstBuffer *buf = gst_sample_get_buffer(sample);
+      gst_buffer_map(buf, &map, GST_MAP_READ);
+      out.insert(out.end(), map.data, map.data + map.size);
+      gst_buffer_unmap(buf, &map);
+      gst_sample_unref(sample);
+    }
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(sink);
+    gst_object_unref(pipeline);
+    return out;
+  }();
+  return data;
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/keepup-rec-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("umount '" + path + "' 2>/dev/null; rm -rf '" + path + "'").c_str()); }
+  std::string file(const std::string &name) const { return path + "/" + name; }
+};
+
+uint64_t file_size(const std::string &path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+bool exists(const std::string &path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::vector<uint8_t> read_file(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+HarnessPtr new_recorder(const std::vector<std::pair<const char *, const char *>> &props) {
+  GstElement *sink = gst_element_factory_make("tsrecordsink", nullptr);
+  for (const auto &[name, value] : props)
+    gst_util_set_object_arg(G_OBJECT(sink), name, value);
+  HarnessPtr h(gst_harness_new_with_element(sink, "sink", nullptr));
+  gst_object_unref(sink);
+  gst_harness_set_src_caps_str(h.get(), kTsCaps);
+  return h;
+}
+
+GstFlowReturn push_bytes(GstHarness *h, const uint8_t *data, size_t len) {
+  GstBuffer *buf = gst_buffer_new_memdup(data, len);
+  return gst_harness_push(h, buf);
+}
+
+void wait_written(GstHarness *h) {
+  gboolean ok = FALSE;
+  g_signal_emit_by_name(h->element, "wait-written", &ok);
+  ASSERT_TRUE(ok);
+}
+
+// Frames decoded from a TS file with corrupt-frame output off; error text in `error`.
+int decoded_frames(const std::string &path, std::string &error) {
+  gchar *desc = g_strdup_printf(
+      "filesrc location=\"%s\" ! tsdemux ! h264parse ! avdec_h264 output-corrupt=false ! "
+      "fakesink name=sink signal-handoffs=true sync=false",
+      path.c_str());
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  std::atomic<int> frames{0};
+  g_signal_connect(sink, "handoff",
+                   G_CALLBACK(+[](GstElement *, GstBuffer *, GstPad *, gpointer count) {
+                     ++*static_cast<std::atomic<int> *>(count);
+                   }),
+                   &frames);
+  error = run_to_eos(pipeline);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  return frames.load();
+}
+
+GError *first_error(BusTap &tap) {
+  auto errors = tap.take(GST_MESSAGE_ERROR);
+  GError *err = nullptr;
+  if (!errors.empty())
+    gst_message_parse_error(errors[0], &err, nullptr);
+  BusTap::unref_all(errors);
+  return err;
+}
+
+// Runs a pipeline until it errors or reaches EOS; returns its first error (or nullptr).
+GError *run_pipeline_error(const std::string &desc) {
+  GstElement *pipeline = gst_parse_launch(desc.c_str(), nullptr);
+  EXPECT_NE(pipeline, nullptr) << desc;
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  GError *err = nullptr;
+  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error(msg, &err, nullptr);
+  if (msg)
+    gst_message_unref(msg);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  return err;
+}
+
+} // namespace
+
+TEST(TsRecordSink, OddBufferEdgesTempNameThenFinalNameAfterEos) {
+  const auto &ts = sample_ts();
+  ASSERT_GT(ts.size(), 500u * 1024);
+  TempDir dir;
+  const std::string final_path = dir.file("cam1.ts");
+  const std::string temp_path = dir.file("cam1.recording.ts");
+  auto owner = new_recorder({{"location", final_path.c_str()},
+                             {"flush-threshold", "9400"},
+                             {"flush-interval", "0"}});
+  GstHarness *h = owner.get();
+  BusTap tap(h->element);
+  const size_t chunks[] = {1000, 1, 187, 3333, 189, 7, 65536};
+  size_t pos = 0, c = 0;
+  while (pos < ts.size() / 2) {
+    const size_t len = std::min(chunks[c++ % 7], ts.size() - pos);
+    ASSERT_EQ(push_bytes(h, ts.data() + pos, len), GST_FLOW_OK);
+    pos += len;
+  }
+  wait_written(h);
+  EXPECT_TRUE(exists(temp_path));
+  EXPECT_GT(file_size(temp_path), 0u) << "written through while recording";
+  EXPECT_EQ(file_size(temp_path) % kPacket, 0u);
+  EXPECT_FALSE(exists(final_path));
+  while (pos < ts.size()) {
+    const size_t len = std::min(chunks[c++ % 7], ts.size() - pos);
+    ASSERT_EQ(push_bytes(h, ts.data() + pos, len), GST_FLOW_OK);
+    pos += len;
+  }
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_FALSE(exists(temp_path));
+  EXPECT_EQ(read_file(final_path), ts) << "every byte, in order, across odd buffer edges";
+
+  auto finished = tap.take(GST_MESSAGE_ELEMENT);
+  ASSERT_EQ(finished.size(), 1u);
+  const GstStructure *s = gst_message_get_structure(finished[0]);
+  EXPECT_TRUE(gst_structure_has_name(s, "tsrecordsink-finished"));
+  EXPECT_STREQ(gst_structure_get_string(s, "location"), final_path.c_str());
+  guint64 bytes = 0, packets = 0, duration = 0;
+  gst_structure_get_uint64(s, "bytes", &bytes);
+  gst_structure_get_uint64(s, "packets", &packets);
+  gst_structure_get_uint64(s, "duration", &duration);
+  EXPECT_EQ(bytes, ts.size());
+  EXPECT_EQ(packets, ts.size() / kPacket);
+  EXPECT_GT(duration, 2 * GST_SECOND);
+  EXPECT_LT(duration, 4 * GST_SECOND);
+  BusTap::unref_all(finished);
+
+  std::string error;
+  EXPECT_EQ(decoded_frames(final_path, error), 90);
+  EXPECT_EQ(error, "");
+}
+
+TEST(TsRecordSink, FlushesAtTheThresholdNotPerPacket) {
+  const auto &ts = sample_ts();
+  TempDir dir;
+  auto owner = new_recorder({{"location", dir.file("t.ts").c_str()},
+                             {"flush-threshold", "18800"},
+                             {"flush-interval", "0"}});
+  GstHarness *h = owner.get();
+  for (size_t i = 0; i < 99; ++i)
+    ASSERT_EQ(push_bytes(h, ts.data() + i * kPacket, kPacket), GST_FLOW_OK);
+  wait_written(h);
+  EXPECT_EQ(file_size(dir.file("t.recording.ts")), 0u) << "99 packets stay below the threshold";
+  ASSERT_EQ(push_bytes(h, ts.data() + 99 * kPacket, kPacket), GST_FLOW_OK);
+  wait_written(h);
+  EXPECT_EQ(file_size(dir.file("t.recording.ts")), 100 * kPacket);
+  EXPECT_EQ(stats_u64(h->element, "flushes"), 1u);
+  EXPECT_EQ(stats_u64(h->element, "packets-written"), 100u);
+}
+
+TEST(TsRecordSink, FlushesAtTheIntervalOnThePipelineClock) {
+  const auto &ts = sample_ts();
+  TempDir dir;
+  auto owner = new_recorder({{"location", dir.file("i.ts").c_str()},
+                             {"flush-interval", "1000000000"}});
+  GstHarness *h = owner.get();
+  const std::string temp = dir.file("i.recording.ts");
+  ASSERT_TRUE(gst_harness_set_time(h, 0));
+  ASSERT_EQ(push_bytes(h, ts.data(), 10 * kPacket), GST_FLOW_OK);
+  ASSERT_TRUE(gst_harness_set_time(h, 500 * GST_MSECOND));
+  ASSERT_EQ(push_bytes(h, ts.data() + 10 * kPacket, 10 * kPacket), GST_FLOW_OK);
+  wait_written(h);
+  EXPECT_EQ(file_size(temp), 0u);
+  ASSERT_TRUE(gst_harness_set_time(h, GST_SECOND));
+  ASSERT_EQ(push_bytes(h, ts.data() + 20 * kPacket, 10 * kPacket), GST_FLOW_OK);
+  wait_written(h);
+  EXPECT_EQ(file_size(temp), 30 * kPacket) << "a second passed: everything handed over";
+}
+
+TEST(TsRecordSink, RotatesOnlyAtRandomAccessPointsWithPatPmtFirst) {
+  const auto &ts = sample_ts();
+  TempDir dir;
+  auto owner = new_recorder({{"location", dir.file("r-%03d.ts").c_str()},
+                             {"max-size-bytes", "100000"},
+                             {"flush-interval", "0"}});
+  GstHarness *h = owner.get();
+  BusTap tap(h->element);
+  for (size_t pos = 0; pos < ts.size(); pos += 5000)
+    ASSERT_EQ(push_bytes(h, ts.data() + pos, std::min<size_t>(5000, ts.size() - pos)),
+              GST_FLOW_OK);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+
+  std::vector<std::string> files;
+  for (int i = 0;; ++i) {
+    gchar *name = g_strdup_printf("r-%03d.ts", i);
+    const std::string f = dir.file(name);
+    g_free(name);
+    if (!exists(f))
+      break;
+    files.push_back(f);
+  }
+  ASSERT_GE(files.size(), 3u);
+  auto finished = tap.take(GST_MESSAGE_ELEMENT);
+  EXPECT_EQ(finished.size(), files.size());
+  BusTap::unref_all(finished);
+
+  uint64_t total = 0;
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto data = read_file(files[i]);
+    ASSERT_EQ(data.size() % kPacket, 0u);
+    total += data.size();
+    if (i > 0) {
+      // PAT, PMT, then the random-access packet the cut was made at.
+      EXPECT_EQ(((data[1] & 0x1f) << 8) | data[2], 0) << files[i] << " starts with the PAT";
+      const uint8_t *cut = data.data() + 2 * kPacket;
+      EXPECT_TRUE((cut[3] & 0x20) && cut[4] > 0 && (cut[5] & 0x40))
+          << files[i] << " starts at a random-access point";
+    }
+    std::string error;
+    EXPECT_GT(decoded_frames(files[i], error), 0) << files[i];
+    EXPECT_EQ(error, "") << files[i];
+  }
+  EXPECT_EQ(total, ts.size() + (files.size() - 1) * 2 * kPacket);
+}
+
+TEST(TsRecordSink, StatsHaveEveryDocumentedField) {
+  TempDir dir;
+  auto owner = new_recorder({{"location", dir.file("s.ts").c_str()}});
+  GstHarness *h = owner.get();
+  ASSERT_EQ(push_bytes(h, sample_ts().data(), 50 * kPacket), GST_FLOW_OK);
+  GstStructure *s = nullptr;
+  g_object_get(h->element, "stats", &s, nullptr);
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(gst_structure_has_name(s, "application/x-tsrecordsink-stats"));
+  for (const char *field : {"bytes-written", "packets-written", "flushes", "fsyncs",
+                            "files-finished", "max-write-latency-ns", "slow-writes",
+                            "write-stall-ns", "resyncs", "pending-bytes", "recovered-files"})
+    EXPECT_TRUE(gst_structure_has_field_typed(s, field, G_TYPE_UINT64)) << field;
+  EXPECT_STREQ(gst_structure_get_string(s, "current-location"), dir.file("s.ts").c_str());
+  gst_structure_free(s);
+}
+
+TEST(TsRecordSink, ResyncsAreCounted) {
+  const auto &ts = sample_ts();
+  TempDir dir;
+  auto owner = new_recorder({{"location", dir.file("g.ts").c_str()}});
+  GstHarness *h = owner.get();
+  ASSERT_EQ(push_bytes(h, ts.data(), 20 * kPacket), GST_FLOW_OK);
+  const std::vector<uint8_t> junk(33, 0x00);
+  ASSERT_EQ(push_bytes(h, junk.data(), junk.size()), GST_FLOW_OK);
+  ASSERT_EQ(push_bytes(h, ts.data() + 20 * kPacket, 40 * kPacket), GST_FLOW_OK);
+  EXPECT_EQ(stats_u64(h->element, "resyncs"), 33u);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_EQ(file_size(dir.file("g.ts")), 60 * kPacket);
+}
+
+TEST(TsRecordSink, UnwritableLocationIsOpenWriteAtStart) {
+  GError *err = run_pipeline_error(
+      "videotestsrc num-buffers=1 ! x264enc ! mpegtsmux ! "
+      "tsrecordsink location=/nonexistent-keepup-dir/x.ts");
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE))
+      << err->message;
+  g_clear_error(&err);
+  err = run_pipeline_error("videotestsrc num-buffers=1 ! x264enc ! mpegtsmux ! tsrecordsink");
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND))
+      << err->message;
+  g_clear_error(&err);
+}
+
+TEST(TsRecordSink, RotationWithoutPatternIsASettingsError) {
+  TempDir dir;
+  GError *err = run_pipeline_error("videotestsrc num-buffers=1 ! x264enc ! mpegtsmux ! "
+                                   "tsrecordsink max-size-bytes=1000 location=" +
+                                   dir.file("nopattern.ts"));
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS))
+      << err->message;
+  g_clear_error(&err);
+}
+
+TEST(TsRecordSink, LocationChangeWhileRecordingIsRefused) {
+  TempDir dir;
+  const std::string loc = dir.file("keep.ts");
+  auto owner = new_recorder({{"location", loc.c_str()}});
+  GstHarness *h = owner.get();
+  BusTap tap(h->element);
+  ASSERT_EQ(push_bytes(h, sample_ts().data(), 30 * kPacket), GST_FLOW_OK);
+  g_object_set(h->element, "location", dir.file("other.ts").c_str(), nullptr);
+  gchar *now = nullptr;
+  g_object_get(h->element, "location", &now, nullptr);
+  EXPECT_STREQ(now, loc.c_str());
+  g_free(now);
+  auto warnings = tap.take(GST_MESSAGE_WARNING);
+  ASSERT_EQ(warnings.size(), 1u);
+  GError *err = nullptr;
+  gst_message_parse_warning(warnings[0], &err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+  g_clear_error(&err);
+  BusTap::unref_all(warnings);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_TRUE(exists(loc));
+  EXPECT_FALSE(exists(dir.file("other.ts")));
+}
+
+TEST(TsRecordSink, GarbageInputIsWrongType) {
+  TempDir dir;
+  auto owner = new_recorder({{"location", dir.file("junk.ts").c_str()}});
+  GstHarness *h = owner.get();
+  BusTap tap(h->element);
+  std::mt19937 rng(3);
+  std::vector<uint8_t> junk(256 * 1024);
+  for (auto &b : junk)
+    b = static_cast<uint8_t>(rng());
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (size_t pos = 0; pos < junk.size() && ret == GST_FLOW_OK; pos += 4096)
+    ret = push_bytes(h, junk.data() + pos, 4096);
+  EXPECT_EQ(ret, GST_FLOW_ERROR);
+  GError *err = first_error(tap);
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE))
+      << err->message;
+  g_clear_error(&err);
+}
+
+// A real full disk: a 1 MiB tmpfs. Needs the right to mount (root in CI); skips otherwise.
+class TsRecordSinkFullDisk : public ::testing::Test {
+protected:
+  void SetUp() override {
+    if (::mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=1m") != 0)
+      GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno)
+                   << "): the full-disk path is covered by the core's injected-ENOSPC tests";
+  }
+  void TearDown() override { ::umount(dir.path.c_str()); }
+  TempDir dir;
+};
+
+TEST_F(TsRecordSinkFullDisk, EnospcFinishesAValidFileAndSaysSo) {
+  const auto &ts = sample_ts();
+  const std::string loc = dir.file("full.ts");
+  auto owner = new_recorder(
+      {{"location", loc.c_str()}, {"min-free-bytes", "0"}, {"flush-threshold", "18800"}});
+  GstHarness *h = owner.get();
+  BusTap tap(h->element);
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (int round = 0; round < 4 && ret == GST_FLOW_OK; ++round)
+    for (size_t pos = 0; pos < ts.size() && ret == GST_FLOW_OK; pos += 18800) {
+      ret = push_bytes(h, ts.data() + pos, std::min<size_t>(18800, ts.size() - pos));
+      gboolean written = TRUE;
+      g_signal_emit_by_name(h->element, "wait-written", &written);
+      if (!written) // the writer failed: the next buffer must be refused with an error
+        ret = push_bytes(h, ts.data(), kPacket);
+    }
+  EXPECT_EQ(ret, GST_FLOW_ERROR);
+  GError *err = first_error(tap);
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+      << err->message;
+  EXPECT_NE(std::string(err->message).find("no space left"), std::string::npos) << err->message;
+  g_clear_error(&err);
+  ASSERT_TRUE(exists(loc)) << "finished under its final name";
+  EXPECT_FALSE(exists(dir.file("full.recording.ts")));
+  const uint64_t size = file_size(loc);
+  EXPECT_GT(size, 500u * 1024);
+  EXPECT_EQ(size % kPacket, 0u) << "whole packets only";
+  std::string error;
+  EXPECT_GT(decoded_frames(loc, error), 0);
+}
+
+TEST_F(TsRecordSinkFullDisk, MinFreeBytesStopsEarlyAndTellsHowMuchIsLeft) {
+  const auto &ts = sample_ts();
+  const std::string loc = dir.file("early.ts");
+  auto owner = new_recorder({{"location", loc.c_str()},
+                             {"min-free-bytes", "524288"},
+                             {"flush-threshold", "18800"}});
+  GstHarness *h = owner.get();
+  BusTap tap(h->element);
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (int round = 0; round < 4 && ret == GST_FLOW_OK; ++round)
+    for (size_t pos = 0; pos < ts.size() && ret == GST_FLOW_OK; pos += 18800) {
+      ret = push_bytes(h, ts.data() + pos, std::min<size_t>(18800, ts.size() - pos));
+      gboolean written = TRUE;
+      g_signal_emit_by_name(h->element, "wait-written", &written);
+      if (!written) // the writer failed: the next buffer must be refused with an error
+        ret = push_bytes(h, ts.data(), kPacket);
+    }
+  EXPECT_EQ(ret, GST_FLOW_ERROR);
+  GError *err = first_error(tap);
+  ASSERT_NE(err, nullptr);
+  EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT));
+  EXPECT_NE(std::string(err->message).find("left on"), std::string::npos) << err->message;
+  g_clear_error(&err);
+  EXPECT_TRUE(exists(loc));
+  EXPECT_LE(file_size(loc), 1024u * 1024 - 524288);
+  EXPECT_EQ(file_size(loc) % kPacket, 0u);
+}
+
+// A real crash: gst-launch-1.0 records a live source and is SIGKILLed after ~3 s.
+TEST(TsRecordSinkCrash, KilledRecordingIsRecoveredByCliAndByTheNextStart) {
+  TempDir dir;
+  const std::string loc = dir.file("cam.ts");
+  const std::string temp = dir.file("cam.recording.ts");
+  const std::string loc_arg = "location=" + loc;
+  const char *argv[] = {"gst-launch-1.0",
+                        "-q",
+                        "videotestsrc",
+                        "is-live=true",
+                        "pattern=ball",
+                        "!",
+                        "video/x-raw,width=320,height=240,framerate=30/1",
+                        "!",
+                        "x264enc",
+                        "tune=zerolatency",
+                        "speed-preset=ultrafast",
+                        "key-int-max=15",
+                        "!",
+                        "mpegtsmux",
+                        "!",
+                        "tsrecordsink",
+                        loc_arg.c_str(),
+                        "flush-interval=250000000",
+                        nullptr};
+  GPid pid = 0;
+  GError *spawn_error = nullptr;
+  ASSERT_TRUE(g_spawn_async(nullptr, const_cast<gchar **>(argv), nullptr,
+                            static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH |
+                                                     G_SPAWN_DO_NOT_REAP_CHILD |
+                                                     G_SPAWN_STDOUT_TO_DEV_NULL),
+                            nullptr, nullptr, &pid, &spawn_error))
+      << (spawn_error ? spawn_error->message : "");
+  // The point of this test is wall-clock recording time before a kill, not synchronisation.
+  g_usleep(3 * G_USEC_PER_SEC);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  g_spawn_close_pid(pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the recorder must have been killed, not have exited";
+
+  ASSERT_TRUE(exists(temp)) << "the temp file survives the kill";
+  EXPECT_FALSE(exists(loc));
+  EXPECT_GT(file_size(temp), 20u * 1024) << "data reached the disk while recording";
+
+  // The command-line tool.
+  const char *build = std::getenv("KEEPUP_BUILD_DIR");
+  ASSERT_NE(build, nullptr);
+  const std::string cli = std::string(build) + "/bin/keepup-ts-recover";
+  gchar *out = nullptr;
+  gint cli_status = -1;
+  const char *cli_argv[] = {cli.c_str(), temp.c_str(), nullptr};
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(cli_argv), nullptr,
+                           G_SPAWN_DEFAULT, nullptr, nullptr, &out, nullptr, &cli_status,
+                           nullptr));
+  EXPECT_TRUE(g_spawn_check_wait_status(cli_status, nullptr)) << out;
+  g_free(out);
+  const std::string by_cli = dir.file("cam.recovered-1.ts");
+  ASSERT_TRUE(exists(by_cli));
+  std::string error;
+  const int frames = decoded_frames(by_cli, error);
+  EXPECT_EQ(error, "");
+  // ~3 s recorded minus start-up and at most one flush interval (0.25 s) of loss: well
+  // over 1.5 s worth of frames must be there.
+  EXPECT_GE(frames, 45) << "recovered too little of a ~3 s recording";
+
+  // The next start with recover=true (the default).
+  GError *err = run_pipeline_error(
+      "videotestsrc num-buffers=15 ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast ! mpegtsmux ! tsrecordsink " +
+      loc_arg);
+  EXPECT_EQ(err, nullptr) << (err ? err->message : "");
+  g_clear_error(&err);
+  const std::string by_element = dir.file("cam.recovered-2.ts");
+  ASSERT_TRUE(exists(by_element)) << "recovered at start";
+  EXPECT_FALSE(exists(temp));
+  EXPECT_EQ(decoded_frames(by_element, error), frames);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(decoded_frames(loc, error), 15) << "and the new recording finished normally";
+}

@@ -1,0 +1,410 @@
+// Unit tests of the tsrecordsink core: packet alignment, header parsing, the writer with
+// injected file operations (full disk, I/O errors), and recovery on real temp files.
+#include "ts_packets.hpp"
+#include "ts_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <unistd.h>
+
+using namespace keepup::ts;
+
+namespace {
+
+// A TS packet for `pid` with continuity counter `cc` and a recognisable payload.
+std::vector<uint8_t> packet(uint16_t pid_value, uint8_t cc, uint8_t fill) {
+  std::vector<uint8_t> p(kPacket, fill);
+  p[0] = kSyncByte;
+  p[1] = static_cast<uint8_t>((pid_value >> 8) & 0x1f);
+  p[2] = static_cast<uint8_t>(pid_value & 0xff);
+  p[3] = static_cast<uint8_t>(0x10 | (cc & 0x0f));
+  return p;
+}
+
+std::vector<uint8_t> stream(size_t packets, size_t unit = kPacket) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < packets; ++i) {
+    if (unit == kM2tsPacket)
+      for (int b = 0; b < 4; ++b)
+        out.push_back(static_cast<uint8_t>(i + b));
+    auto p = packet(0x100, static_cast<uint8_t>(i), static_cast<uint8_t>(i * 7 + 1));
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+std::vector<uint8_t> align_in_chunks(PacketAligner &a, const std::vector<uint8_t> &in,
+                                     const std::vector<size_t> &chunks) {
+  std::vector<uint8_t> out;
+  size_t pos = 0, c = 0;
+  while (pos < in.size()) {
+    const size_t len = std::min(chunks[c++ % chunks.size()], in.size() - pos);
+    a.push(in.data() + pos, len, [&](const uint8_t *d, size_t n) {
+      out.insert(out.end(), d, d + n * a.packet_size());
+    });
+    pos += len;
+  }
+  return out;
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/keepup-ts-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string file(const std::string &name) const { return path + "/" + name; }
+};
+
+void write_file(const std::string &path, const std::vector<uint8_t> &data) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(data.data()),
+                                              static_cast<std::streamsize>(data.size()));
+}
+
+std::vector<uint8_t> read_file(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// In-memory files with a capacity: the full disk and the failing disk on demand.
+class FakeFiles : public FileOps {
+public:
+  std::map<std::string, std::vector<uint8_t>> files;
+  std::map<int, std::string> open_fds;
+  uint64_t capacity = UINT64_MAX;
+  int64_t free_override = -1;
+  int fail_writes_with = 0;
+  int renames = 0, datasyncs = 0;
+
+  uint64_t used() const {
+    uint64_t n = 0;
+    for (const auto &[name, data] : files)
+      n += data.size();
+    return n;
+  }
+  int open_write(const std::string &path) override {
+    if (path.find("/nonexistent/") != std::string::npos)
+      return -ENOENT;
+    files[path].clear();
+    open_fds[next_fd_] = path;
+    return next_fd_++;
+  }
+  long write(int fd, const uint8_t *data, size_t len) override {
+    if (fail_writes_with)
+      return -fail_writes_with;
+    const uint64_t room = capacity > used() ? capacity - used() : 0;
+    if (room == 0)
+      return -ENOSPC;
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(room, len));
+    auto &f = files[open_fds.at(fd)];
+    f.insert(f.end(), data, data + n);
+    return static_cast<long>(n);
+  }
+  int datasync(int) override {
+    ++datasyncs;
+    return 0;
+  }
+  int close(int fd) override {
+    open_fds.erase(fd);
+    return 0;
+  }
+  int truncate(int fd, uint64_t size) override {
+    files[open_fds.at(fd)].resize(size);
+    return 0;
+  }
+  int rename(const std::string &from, const std::string &to) override {
+    ++renames;
+    files[to] = std::move(files[from]);
+    files.erase(from);
+    return 0;
+  }
+  int sync_dir(const std::string &) override { return 0; }
+  int64_t free_bytes(const std::string &) override {
+    if (free_override >= 0)
+      return free_override;
+    return capacity == UINT64_MAX ? -1 : static_cast<int64_t>(capacity - used());
+  }
+
+private:
+  int next_fd_ = 3;
+};
+
+int64_t fake_now() {
+  static int64_t t = 0;
+  return t += 1000;
+}
+
+} // namespace
+
+TEST(PacketAligner, OddChunkBoundariesKeepEveryByte) {
+  const auto in = stream(50);
+  for (const auto &chunks : std::vector<std::vector<size_t>>{
+           {1}, {187}, {189}, {7, 400, 1, 188, 2}, {4096}, {376}}) {
+    PacketAligner a;
+    EXPECT_EQ(align_in_chunks(a, in, chunks), in);
+    EXPECT_EQ(a.skipped_bytes(), 0u);
+    EXPECT_EQ(a.finish(), 0u);
+  }
+}
+
+TEST(PacketAligner, RefindsSyncAfterGarbageAndCountsIt) {
+  auto in = stream(10);
+  std::vector<uint8_t> broken(in.begin(), in.begin() + 4 * kPacket);
+  broken.insert(broken.end(), 50, 0x00); // 50 bytes of junk between packets 4 and 5
+  broken.insert(broken.end(), in.begin() + 4 * kPacket, in.end());
+  PacketAligner a;
+  EXPECT_EQ(align_in_chunks(a, broken, {100, 33}), in);
+  EXPECT_EQ(a.skipped_bytes(), 50u);
+}
+
+TEST(PacketAligner, M2tsUnitsOf192) {
+  const auto in = stream(20, kM2tsPacket);
+  PacketAligner a(kM2tsPacket);
+  EXPECT_EQ(align_in_chunks(a, in, {191, 5}), in);
+  EXPECT_TRUE(a.ever_synced());
+}
+
+TEST(PacketAligner, RandomBytesNeverSync) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> junk(100000);
+  for (auto &b : junk)
+    b = static_cast<uint8_t>(rng() % 0x47); // never the sync byte
+  PacketAligner a;
+  EXPECT_TRUE(align_in_chunks(a, junk, {4096}).empty());
+  EXPECT_FALSE(a.ever_synced());
+  a.finish();
+  EXPECT_EQ(a.unsynced_bytes(), junk.size());
+}
+
+TEST(TsHeaders, PcrPesAndRandomAccess) {
+  auto p = packet(0x100, 0, 0xff);
+  p[1] |= 0x40;              // payload unit start
+  p[3] = 0x30;               // adaptation + payload
+  p[4] = 7;                  // adaptation length
+  p[5] = 0x50;               // random access + PCR
+  p[6] = 0x00;               // PCR base = 90000 (1 s): 90000 << 7 = 0xAFC800 in 33+ bits
+  p[7] = 0x00;
+  p[8] = 0xAF;
+  p[9] = 0xC8;
+  p[10] = 0x00;
+  const size_t off = 4 + 1 + 7;
+  const uint8_t pes[] = {0, 0, 1, 0xE0, 0, 0, 0x80, 0x80, 5, 0x21, 0x00, 0x05, 0xBF, 0x21};
+  std::copy(std::begin(pes), std::end(pes), p.begin() + off);
+  EXPECT_TRUE(random_access(p.data()));
+  ASSERT_TRUE(pcr_base(p.data()).has_value());
+  EXPECT_EQ(*pcr_base(p.data()), 90000u);
+  auto start = pes_start(p.data());
+  ASSERT_TRUE(start.has_value());
+  ASSERT_TRUE(start->pts.has_value());
+  EXPECT_EQ(*start->pts, 90000u);
+  EXPECT_EQ(start->length, 0u);
+  EXPECT_EQ(ticks_90k_to_ns(90000, 180000), 1'000'000'000);
+  EXPECT_EQ(ticks_90k_to_ns((uint64_t{1} << 33) - 90000, 0), 1'000'000'000) << "33-bit wrap";
+}
+
+TEST(PsiCache, ReturnsPatThenPmt) {
+  auto pat = packet(0, 0, 0xff);
+  pat[1] |= 0x40;
+  const uint8_t section[] = {0x00, 0x00, 0xB0, 0x0D, 0x00, 0x01, 0xC1, 0x00, 0x00,
+                             0x00, 0x01, 0xF0, 0x20, 0, 0, 0, 0}; // program 1 -> PMT 0x1020
+  std::copy(std::begin(section), std::end(section), pat.begin() + 4);
+  auto pmt = packet(0x1020, 0, 0xaa);
+  pmt[1] |= 0x40;
+  PsiCache cache;
+  cache.observe(pat.data());
+  EXPECT_TRUE(cache.tables().empty()) << "no PMT seen yet";
+  cache.observe(pmt.data());
+  auto tables = cache.tables();
+  ASSERT_EQ(tables.size(), 2 * kPacket);
+  EXPECT_TRUE(std::equal(pat.begin(), pat.end(), tables.begin()));
+  EXPECT_TRUE(std::equal(pmt.begin(), pmt.end(), tables.begin() + kPacket));
+}
+
+TEST(Paths, TempAndRecoveredNames) {
+  EXPECT_EQ(temp_path_for("/r/cam1.ts", ".recording.ts"), "/r/cam1.recording.ts");
+  EXPECT_EQ(temp_path_for("/r/cam1", ".recording.ts"), "/r/cam1.recording.ts");
+  EXPECT_EQ(temp_path_for("/r.d/cam", ".part"), "/r.d/cam.part");
+  EXPECT_EQ(dir_of("cam.ts"), ".");
+  EXPECT_EQ(dir_of("/cam.ts"), "/");
+  TempDir dir;
+  EXPECT_EQ(recovered_path_for(dir.file("cam.ts")), dir.file("cam.recovered-1.ts"));
+  write_file(dir.file("cam.recovered-1.ts"), {1});
+  EXPECT_EQ(recovered_path_for(dir.file("cam.ts")), dir.file("cam.recovered-2.ts"));
+}
+
+TEST(AsyncWriter, WritesBlocksThenRenamesAtomically) {
+  FakeFiles fs;
+  WriterSettings ws;
+  ws.mode = SyncMode::Fsync;
+  ws.min_free_bytes = 0;
+  AsyncWriter w(fs, fake_now, ws);
+  std::vector<FinishedFile> finished;
+  w.set_on_finished([&](const FinishedFile &f) { finished.push_back(f); });
+  ASSERT_FALSE(w.open("/d/a.recording.ts", "/d/a.ts"));
+  const auto data = stream(30);
+  ASSERT_TRUE(w.write(std::vector<uint8_t>(data.begin(), data.begin() + 10 * kPacket)));
+  ASSERT_TRUE(w.write(std::vector<uint8_t>(data.begin() + 10 * kPacket, data.end())));
+  ASSERT_TRUE(w.wait_written());
+  EXPECT_EQ(fs.files.count("/d/a.ts"), 0u) << "final name only after finish";
+  EXPECT_EQ(fs.files["/d/a.recording.ts"], data);
+  EXPECT_FALSE(w.finish(5));
+  EXPECT_EQ(fs.files.count("/d/a.recording.ts"), 0u);
+  EXPECT_EQ(fs.files["/d/a.ts"], data);
+  ASSERT_EQ(finished.size(), 1u);
+  EXPECT_EQ(finished[0].packets, 30u);
+  EXPECT_EQ(finished[0].duration_ns, 5);
+  const WriterStats s = w.stats();
+  EXPECT_EQ(s.flushes, 2u);
+  EXPECT_EQ(s.fsyncs, 3u); // one per block and one at finish
+  EXPECT_EQ(s.bytes_written, data.size());
+  EXPECT_EQ(s.files_finished, 1u);
+}
+
+TEST(AsyncWriter, FullDiskKeepsWholePacketsAndFinishesTheFile) {
+  FakeFiles fs;
+  fs.capacity = 10 * kPacket + 100; // the disk ends in the middle of packet 11
+  WriterSettings ws;
+  ws.min_free_bytes = 0;
+  AsyncWriter w(fs, fake_now, ws);
+  ASSERT_FALSE(w.open("/d/a.recording.ts", "/d/a.ts"));
+  const auto data = stream(30);
+  w.write(std::vector<uint8_t>(data));
+  const WriterError err = w.finish(0);
+  EXPECT_EQ(err.kind, WriteError::NoSpace);
+  EXPECT_NE(err.message.find("no space left"), std::string::npos) << err.message;
+  ASSERT_EQ(fs.files.count("/d/a.ts"), 1u) << "finished and renamed despite the full disk";
+  EXPECT_EQ(fs.files["/d/a.ts"].size(), 10 * kPacket);
+  EXPECT_TRUE(std::equal(fs.files["/d/a.ts"].begin(), fs.files["/d/a.ts"].end(), data.begin()));
+  EXPECT_EQ(w.stats().bytes_written, 10 * kPacket);
+}
+
+TEST(AsyncWriter, MinFreeBytesFinishesEarlyWithAClearMessage) {
+  FakeFiles fs;
+  fs.free_override = 1000;
+  WriterSettings ws;
+  ws.min_free_bytes = 4096;
+  AsyncWriter w(fs, fake_now, ws);
+  ASSERT_FALSE(w.open("/d/a.recording.ts", "/d/a.ts"));
+  w.write(stream(3));
+  const WriterError err = w.finish(0);
+  EXPECT_EQ(err.kind, WriteError::NoSpace);
+  EXPECT_NE(err.message.find("1000 bytes"), std::string::npos) << err.message;
+  EXPECT_EQ(fs.files.count("/d/a.ts"), 1u);
+}
+
+TEST(AsyncWriter, WriteErrorKeepsTheTempFile) {
+  FakeFiles fs;
+  WriterSettings ws;
+  ws.min_free_bytes = 0;
+  AsyncWriter w(fs, fake_now, ws);
+  ASSERT_FALSE(w.open("/d/a.recording.ts", "/d/a.ts"));
+  fs.fail_writes_with = EIO;
+  w.write(stream(3));
+  ASSERT_FALSE(w.wait_written());
+  EXPECT_EQ(w.error().kind, WriteError::Write);
+  EXPECT_FALSE(w.write(stream(3))) << "no more writes after a failure";
+  w.abort();
+  EXPECT_EQ(fs.files.count("/d/a.recording.ts"), 1u);
+  EXPECT_EQ(fs.files.count("/d/a.ts"), 0u);
+  EXPECT_EQ(fs.renames, 0);
+}
+
+TEST(AsyncWriter, UnopenableLocationFailsAtOnce) {
+  FakeFiles fs;
+  AsyncWriter w(fs, fake_now, WriterSettings{});
+  const WriterError err = w.open("/nonexistent/a.recording.ts", "/nonexistent/a.ts");
+  EXPECT_EQ(err.kind, WriteError::Open);
+  EXPECT_NE(err.message.find("/nonexistent/a.recording.ts"), std::string::npos);
+}
+
+TEST(AsyncWriter, RotationFinishesAndOpensInOrder) {
+  FakeFiles fs;
+  WriterSettings ws;
+  ws.min_free_bytes = 0;
+  AsyncWriter w(fs, fake_now, ws);
+  ASSERT_FALSE(w.open("/d/0.part", "/d/0.ts"));
+  w.write(stream(2));
+  w.rotate(0, "/d/1.part", "/d/1.ts");
+  w.write(stream(3));
+  EXPECT_FALSE(w.finish(0));
+  EXPECT_EQ(fs.files["/d/0.ts"].size(), 2 * kPacket);
+  EXPECT_EQ(fs.files["/d/1.ts"].size(), 3 * kPacket);
+  EXPECT_EQ(w.stats().files_finished, 2u);
+}
+
+TEST(Recovery, CutsPartialPacketAndKeepsInputUntouched) {
+  TempDir dir;
+  auto data = stream(40);
+  data.resize(data.size() - 100); // crash in the middle of the last packet
+  write_file(dir.file("a.recording.ts"), data);
+  const RecoveryReport r = recover_ts(dir.file("a.recording.ts"), dir.file("a.recovered-1.ts"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.packet_size, kPacket);
+  EXPECT_EQ(r.kept_bytes, 39 * kPacket);
+  EXPECT_EQ(r.cut_tail_bytes, kPacket - 100);
+  EXPECT_EQ(read_file(dir.file("a.recording.ts")), data) << "input untouched";
+  const auto out = read_file(dir.file("a.recovered-1.ts"));
+  EXPECT_EQ(out.size(), 39 * kPacket);
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), data.begin()));
+}
+
+TEST(Recovery, CutsATrailingIncompletePes) {
+  TempDir dir;
+  auto data = stream(10);
+  // Packet 6 starts an audio PES that declares 1000 bytes; only 2 packets of it follow.
+  auto pes = packet(0x101, 0, 0x11);
+  pes[1] |= 0x40;
+  const uint8_t header[] = {0, 0, 1, 0xC0, 0x03, 0xE8, 0x80, 0x00, 0x00};
+  std::copy(std::begin(header), std::end(header), pes.begin() + 4);
+  std::vector<uint8_t> file(data.begin(), data.begin() + 6 * kPacket);
+  file.insert(file.end(), pes.begin(), pes.end());
+  auto cont = packet(0x101, 1, 0x12);
+  file.insert(file.end(), cont.begin(), cont.end());
+  file.insert(file.end(), data.begin() + 6 * kPacket, data.end());
+  write_file(dir.file("b.ts"), file);
+  const RecoveryReport r = recover_ts(dir.file("b.ts"), dir.file("b.out.ts"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.kept_bytes, 6 * kPacket) << "cut at the start of the incomplete PES";
+}
+
+TEST(Recovery, SkipsGarbageInTheMiddle) {
+  TempDir dir;
+  const auto data = stream(20);
+  std::vector<uint8_t> file(data.begin(), data.begin() + 8 * kPacket);
+  file.insert(file.end(), 77, 0x00);
+  file.insert(file.end(), data.begin() + 8 * kPacket, data.end());
+  write_file(dir.file("c.ts"), file);
+  const RecoveryReport r = recover_ts(dir.file("c.ts"), dir.file("c.out.ts"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.skipped_bytes, 77u);
+  EXPECT_EQ(read_file(dir.file("c.out.ts")), data);
+}
+
+TEST(Recovery, M2ts) {
+  TempDir dir;
+  const auto data = stream(12, kM2tsPacket);
+  write_file(dir.file("d.m2ts"), data);
+  const RecoveryReport r = recover_ts(dir.file("d.m2ts"), dir.file("d.out.m2ts"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.packet_size, kM2tsPacket);
+  EXPECT_EQ(r.packets, 12u);
+}
+
+TEST(Recovery, NotTsIsRefusedAndNothingIsWritten) {
+  TempDir dir;
+  std::vector<uint8_t> text(5000, 'x');
+  write_file(dir.file("notes.txt"), text);
+  const RecoveryReport r = recover_ts(dir.file("notes.txt"), dir.file("out.ts"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("not an MPEG-TS file"), std::string::npos) << r.error;
+  EXPECT_FALSE(file_exists(dir.file("out.ts")));
+  EXPECT_FALSE(file_exists(dir.file("out.ts.partial")));
+  EXPECT_EQ(read_file(dir.file("notes.txt")), text);
+  EXPECT_FALSE(recover_ts(dir.file("missing.ts"), dir.file("o.ts")).ok);
+}
