@@ -1,5 +1,5 @@
 // keepup-overload-demo: a live 1080p source feeding an encoder that cannot keep up, with a
-// dropqueue in between. Prints the dropqueue stats every second and a summary at the end.
+// dropqueue in between, recorded through tsrecordsink. Prints the dropqueue stats every second and a summary at the end.
 //
 //   keepup-overload-demo [--seconds N] [--output FILE] [--launch "DESCRIPTION"]
 //
@@ -51,7 +51,7 @@ void usage(const char *argv0) {
   std::fprintf(stderr,
                "usage: %s [--seconds N] [--output FILE] [--launch \"DESCRIPTION\"]\n"
                "  --seconds N   run time before EOS is sent (default 15)\n"
-               "  --output FILE where the filesink named 'out' writes (default from the "
+               "  --output FILE where the sink named 'out' records (default from the "
                "launch line)\n"
                "  --launch D    a gst-launch description with a dropqueue in it\n",
                argv0);
@@ -174,6 +174,11 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
     const GstStructure *s = gst_message_get_structure(msg);
     if (s && gst_structure_has_name(s, "dropqueue-stats"))
       print_stats_line(app, GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), s);
+    else if (s && (gst_structure_has_name(s, "tsrecordsink-finished") ||
+                   gst_structure_has_name(s, "tsrecordsink-recovered")))
+      std::printf("[%6.1f s] %s: %s, %" G_GUINT64_FORMAT " bytes, %.1f s\n", elapsed_s(app),
+                  gst_structure_get_name(s), gst_structure_get_string(s, "location"),
+                  u64(s, "bytes"), static_cast<double>(u64(s, "duration")) / 1e9);
     break;
   }
   case GST_MESSAGE_WARNING:
@@ -268,7 +273,7 @@ int main(int argc, char **argv) {
   if (!o.output.empty()) {
     GstElement *out = gst_bin_get_by_name(GST_BIN(app.pipeline), "out");
     if (!out) {
-      std::fprintf(stderr, "error: --output needs an element named 'out' in the pipeline\n");
+      std::fprintf(stderr, "error: --output needs a sink named 'out' in the pipeline\n");
       return 2;
     }
     g_object_set(out, "location", o.output.c_str(), nullptr);
