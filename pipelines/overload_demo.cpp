@@ -1,5 +1,6 @@
 // keepup-overload-demo: a live 1080p source feeding an encoder that cannot keep up, with a
-// dropqueue in between, recorded through tsrecordsink. Prints the dropqueue stats every second and a summary at the end.
+// dropqueue in between, recorded through tsrecordsink. Prints the dropqueue stats every second and
+// a summary at the end.
 //
 //   keepup-overload-demo [--seconds N] [--output FILE] [--launch "DESCRIPTION"]
 //

@@ -154,9 +154,8 @@ TEST(TsRecordSink, OddBufferEdgesTempNameThenFinalNameAfterEos) {
   TempDir dir;
   const std::string final_path = dir.file("cam1.ts");
   const std::string temp_path = dir.file("cam1.recording.ts");
-  auto owner = new_recorder({{"location", final_path.c_str()},
-                             {"flush-threshold", "9400"},
-                             {"flush-interval", "0"}});
+  auto owner = new_recorder(
+      {{"location", final_path.c_str()}, {"flush-threshold", "9400"}, {"flush-interval", "0"}});
   GstHarness *h = owner.get();
   BusTap tap(h->element);
   const size_t chunks[] = {1000, 1, 187, 3333, 189, 7, 65536};
@@ -221,8 +220,8 @@ TEST(TsRecordSink, FlushesAtTheThresholdNotPerPacket) {
 TEST(TsRecordSink, FlushesAtTheIntervalOnThePipelineClock) {
   const auto &ts = sample_ts();
   TempDir dir;
-  auto owner = new_recorder({{"location", dir.file("i.ts").c_str()},
-                             {"flush-interval", "1000000000"}});
+  auto owner =
+      new_recorder({{"location", dir.file("i.ts").c_str()}, {"flush-interval", "1000000000"}});
   GstHarness *h = owner.get();
   const std::string temp = dir.file("i.recording.ts");
   ASSERT_TRUE(gst_harness_set_time(h, 0));
@@ -246,8 +245,7 @@ TEST(TsRecordSink, RotatesOnlyAtRandomAccessPointsWithPatPmtFirst) {
   GstHarness *h = owner.get();
   BusTap tap(h->element);
   for (size_t pos = 0; pos < ts.size(); pos += 5000)
-    ASSERT_EQ(push_bytes(h, ts.data() + pos, std::min<size_t>(5000, ts.size() - pos)),
-              GST_FLOW_OK);
+    ASSERT_EQ(push_bytes(h, ts.data() + pos, std::min<size_t>(5000, ts.size() - pos)), GST_FLOW_OK);
   ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
 
   std::vector<std::string> files;
@@ -315,9 +313,8 @@ TEST(TsRecordSink, ResyncsAreCounted) {
 }
 
 TEST(TsRecordSink, UnwritableLocationIsOpenWriteAtStart) {
-  GError *err = run_pipeline_error(
-      "videotestsrc num-buffers=1 ! x264enc ! mpegtsmux ! "
-      "tsrecordsink location=/nonexistent-keepup-dir/x.ts");
+  GError *err = run_pipeline_error("videotestsrc num-buffers=1 ! x264enc ! mpegtsmux ! "
+                                   "tsrecordsink location=/nonexistent-keepup-dir/x.ts");
   ASSERT_NE(err, nullptr);
   EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE))
       << err->message;
@@ -379,8 +376,7 @@ TEST(TsRecordSink, GarbageInputIsWrongType) {
   EXPECT_EQ(ret, GST_FLOW_ERROR);
   GError *err = first_error(tap);
   ASSERT_NE(err, nullptr);
-  EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE))
-      << err->message;
+  EXPECT_TRUE(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE)) << err->message;
   g_clear_error(&err);
 }
 
@@ -431,9 +427,8 @@ TEST_F(TsRecordSinkFullDisk, EnospcFinishesAValidFileAndSaysSo) {
 TEST_F(TsRecordSinkFullDisk, MinFreeBytesStopsEarlyAndTellsHowMuchIsLeft) {
   const auto &ts = sample_ts();
   const std::string loc = dir.file("early.ts");
-  auto owner = new_recorder({{"location", loc.c_str()},
-                             {"min-free-bytes", "524288"},
-                             {"flush-threshold", "18800"}});
+  auto owner = new_recorder(
+      {{"location", loc.c_str()}, {"min-free-bytes", "524288"}, {"flush-threshold", "18800"}});
   GstHarness *h = owner.get();
   BusTap tap(h->element);
   GstFlowReturn ret = GST_FLOW_OK;
@@ -483,11 +478,11 @@ TEST(TsRecordSinkCrash, KilledRecordingIsRecoveredByCliAndByTheNextStart) {
                         nullptr};
   GPid pid = 0;
   GError *spawn_error = nullptr;
-  ASSERT_TRUE(g_spawn_async(nullptr, const_cast<gchar **>(argv), nullptr,
-                            static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH |
-                                                     G_SPAWN_DO_NOT_REAP_CHILD |
-                                                     G_SPAWN_STDOUT_TO_DEV_NULL),
-                            nullptr, nullptr, &pid, &spawn_error))
+  ASSERT_TRUE(
+      g_spawn_async(nullptr, const_cast<gchar **>(argv), nullptr,
+                    static_cast<GSpawnFlags>(G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+                                             G_SPAWN_STDOUT_TO_DEV_NULL),
+                    nullptr, nullptr, &pid, &spawn_error))
       << (spawn_error ? spawn_error->message : "");
   // The point of this test is wall-clock recording time before a kill, not synchronisation.
   g_usleep(3 * G_USEC_PER_SEC);
@@ -508,9 +503,8 @@ TEST(TsRecordSinkCrash, KilledRecordingIsRecoveredByCliAndByTheNextStart) {
   gchar *out = nullptr;
   gint cli_status = -1;
   const char *cli_argv[] = {cli.c_str(), temp.c_str(), nullptr};
-  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(cli_argv), nullptr,
-                           G_SPAWN_DEFAULT, nullptr, nullptr, &out, nullptr, &cli_status,
-                           nullptr));
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(cli_argv), nullptr, G_SPAWN_DEFAULT,
+                           nullptr, nullptr, &out, nullptr, &cli_status, nullptr));
   EXPECT_TRUE(g_spawn_check_wait_status(cli_status, nullptr)) << out;
   g_free(out);
   const std::string by_cli = dir.file("cam.recovered-1.ts");

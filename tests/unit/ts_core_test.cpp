@@ -44,9 +44,8 @@ std::vector<uint8_t> align_in_chunks(PacketAligner &a, const std::vector<uint8_t
   size_t pos = 0, c = 0;
   while (pos < in.size()) {
     const size_t len = std::min(chunks[c++ % chunks.size()], in.size() - pos);
-    a.push(in.data() + pos, len, [&](const uint8_t *d, size_t n) {
-      out.insert(out.end(), d, d + n * a.packet_size());
-    });
+    a.push(in.data() + pos, len,
+           [&](const uint8_t *d, size_t n) { out.insert(out.end(), d, d + n * a.packet_size()); });
     pos += len;
   }
   return out;
@@ -63,8 +62,9 @@ struct TempDir {
 };
 
 void write_file(const std::string &path, const std::vector<uint8_t> &data) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(data.data()),
-                                              static_cast<std::streamsize>(data.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char *>(data.data()),
+             static_cast<std::streamsize>(data.size()));
 }
 
 std::vector<uint8_t> read_file(const std::string &path) {
@@ -144,8 +144,8 @@ int64_t fake_now() {
 
 TEST(PacketAligner, OddChunkBoundariesKeepEveryByte) {
   const auto in = stream(50);
-  for (const auto &chunks : std::vector<std::vector<size_t>>{
-           {1}, {187}, {189}, {7, 400, 1, 188, 2}, {4096}, {376}}) {
+  for (const auto &chunks :
+       std::vector<std::vector<size_t>>{{1}, {187}, {189}, {7, 400, 1, 188, 2}, {4096}, {376}}) {
     PacketAligner a;
     EXPECT_EQ(align_in_chunks(a, in, chunks), in);
     EXPECT_EQ(a.skipped_bytes(), 0u);
@@ -184,11 +184,11 @@ TEST(PacketAligner, RandomBytesNeverSync) {
 
 TEST(TsHeaders, PcrPesAndRandomAccess) {
   auto p = packet(0x100, 0, 0xff);
-  p[1] |= 0x40;              // payload unit start
-  p[3] = 0x30;               // adaptation + payload
-  p[4] = 7;                  // adaptation length
-  p[5] = 0x50;               // random access + PCR
-  p[6] = 0x00;               // PCR base = 90000 (1 s): 90000 << 7 = 0xAFC800 in 33+ bits
+  p[1] |= 0x40; // payload unit start
+  p[3] = 0x30;  // adaptation + payload
+  p[4] = 7;     // adaptation length
+  p[5] = 0x50;  // random access + PCR
+  p[6] = 0x00;  // PCR base = 90000 (1 s): 90000 << 7 = 0xAFC800 in 33+ bits
   p[7] = 0x00;
   p[8] = 0xAF;
   p[9] = 0xC8;
@@ -211,8 +211,9 @@ TEST(TsHeaders, PcrPesAndRandomAccess) {
 TEST(PsiCache, ReturnsPatThenPmt) {
   auto pat = packet(0, 0, 0xff);
   pat[1] |= 0x40;
-  const uint8_t section[] = {0x00, 0x00, 0xB0, 0x0D, 0x00, 0x01, 0xC1, 0x00, 0x00,
-                             0x00, 0x01, 0xF0, 0x20, 0, 0, 0, 0}; // program 1 -> PMT 0x1020
+  const uint8_t section[] = {
+      0x00, 0x00, 0xB0, 0x0D, 0x00, 0x01, 0xC1, 0x00, 0x00,
+      0x00, 0x01, 0xF0, 0x20, 0,    0,    0,    0}; // program 1 -> PMT 0x1020
   std::copy(std::begin(section), std::end(section), pat.begin() + 4);
   auto pmt = packet(0x1020, 0, 0xaa);
   pmt[1] |= 0x40;
