@@ -4,11 +4,12 @@ MESON_BUILD ?= build-meson
 JOBS ?= $(shell nproc)
 DEMO_SECONDS ?= 15
 BENCH_ARGS ?=
+BENCH_SINK_ARGS ?=
 # Run the apps against the plugins in the build tree, not an installed copy.
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo bench meson install format format-check clean
+.PHONY: all deps configure build test demo bench bench-overload bench-sink meson install format format-check clean
 
 all: build
 
@@ -27,8 +28,13 @@ test: build
 demo: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-overload-demo --seconds $(DEMO_SECONDS) --output $(BUILD)/overload-demo.ts
 
-bench: build
+bench: bench-overload bench-sink
+
+bench-overload: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
+
+bench-sink: build
+	$(RUN_ENV) $(BUILD)/bin/keepup-bench-sink --dir $(BUILD) $(BENCH_SINK_ARGS)
 
 meson: deps
 	rm -rf $(MESON_BUILD)
