@@ -46,8 +46,7 @@ const std::vector<std::pair<std::string, std::string>> kVariants = {
 };
 
 double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double cpu_s() {
@@ -204,7 +203,7 @@ int main(int argc, char **argv) {
   std::printf("\n(throughput ratios: >1 is faster than filesink; cpu ratio: <1 is cheaper)\n");
   std::printf("goal: flush mode >= 1.0x filesink (durable MB/s): %.2fx -> %s\n", flush_ratio,
               flush_ratio >= 1.0 ? "met" : "NOT met");
-  std::printf("goal: fsync mode costs <= 1.2x flush mode (durable time): %.2fx -> %s\n",
-              fsync_cost, fsync_cost <= 1.2 ? "met" : "NOT met");
+  std::printf("goal: fsync mode costs <= 1.2x flush mode (durable time): %.2fx -> %s\n", fsync_cost,
+              fsync_cost <= 1.2 ? "met" : "NOT met");
   return 0;
 }

@@ -5,11 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <random>
+#include <thread>
 #include <unistd.h>
 
 using namespace keepup::ts;
@@ -314,6 +319,57 @@ TEST(AsyncWriter, WriteErrorKeepsTheTempFile) {
   EXPECT_EQ(fs.files.count("/d/a.recording.ts"), 1u);
   EXPECT_EQ(fs.files.count("/d/a.ts"), 0u);
   EXPECT_EQ(fs.renames, 0);
+}
+
+TEST(AsyncWriter, AFullQueueMakesTheProducerWaitAndCountsIt) {
+  // A disk that takes its time: each write waits for the test to let it through.
+  struct SlowFiles : FakeFiles {
+    std::mutex m;
+    std::condition_variable cv;
+    int allowed = 0;
+    long write(int fd, const uint8_t *data, size_t len) override {
+      std::unique_lock lk(m);
+      cv.wait(lk, [this] { return allowed > 0; });
+      --allowed;
+      lk.unlock();
+      return FakeFiles::write(fd, data, len);
+    }
+    void allow(int n) {
+      std::lock_guard lk(m);
+      allowed += n;
+      cv.notify_all();
+    }
+  } fs;
+  WriterSettings ws;
+  ws.min_free_bytes = 0;
+  ws.max_pending_bytes = 4 * kPacket;
+  // The producer reads the clock right before it starts waiting for room: that is when the
+  // disk is let through, so the wait is certain to happen.
+  const auto producer = std::this_thread::get_id();
+  std::atomic<int64_t> fake_time{0};
+  std::promise<void> producer_waits;
+  bool signalled = false;
+  AsyncWriter w(
+      fs,
+      [&] {
+        if (std::this_thread::get_id() == producer && !signalled) {
+          signalled = true;
+          producer_waits.set_value();
+        }
+        return fake_time += 1000;
+      },
+      ws);
+  ASSERT_FALSE(w.open("/d/a.part", "/d/a.ts"));
+  ASSERT_TRUE(w.write(stream(4))); // the writer thread takes it and waits on the disk
+  std::thread disk([&] {
+    producer_waits.get_future().wait();
+    fs.allow(2);
+  });
+  ASSERT_TRUE(w.write(stream(4))); // 4 packets pending already: waits for the disk
+  disk.join();
+  EXPECT_FALSE(w.finish(0));
+  EXPECT_EQ(fs.files["/d/a.ts"].size(), 8 * kPacket) << "a recorder waits, never drops";
+  EXPECT_GT(w.stats().write_stall_ns, 0);
 }
 
 TEST(AsyncWriter, UnopenableLocationFailsAtOnce) {
