@@ -10,6 +10,8 @@
 //                         [--variants unbounded,leaky,dropqueue]
 #include <gst/gst.h>
 
+#include "bench_util.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +20,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
 namespace {
@@ -55,13 +56,6 @@ double rss_mb() {
     if (line.rfind("VmRSS:", 0) == 0)
       return static_cast<double>(std::strtoull(line.c_str() + 6, nullptr, 10)) / 1024.0;
   return 0;
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 // Least-squares slope of (t, rss) in MB per minute.
@@ -113,7 +107,7 @@ int run_child(const Config &c) {
   gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &in, nullptr);
   gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &out, nullptr);
 
-  const double cpu0 = cpu_seconds();
+  const double cpu0 = keepup::bench::process_cpu_seconds();
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(pipeline);
   std::vector<std::pair<double, double>> after_warmup;
@@ -139,7 +133,7 @@ int run_child(const Config &c) {
   guint level = 0;
   g_object_get(xe, "current-level-buffers", &level, nullptr);
   const guint64 n_in = in.buffers, n_out = out.buffers;
-  const double cpu = cpu_seconds() - cpu0;
+  const double cpu = keepup::bench::process_cpu_seconds() - cpu0;
   // No EOS drain: the unbounded queue would need minutes to encode its backlog.
   gst_element_set_state(pipeline, GST_STATE_NULL);
   std::printf(

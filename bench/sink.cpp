@@ -13,6 +13,8 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
+#include "bench_util.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,7 +22,6 @@
 #include <fcntl.h>
 #include <map>
 #include <string>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
 
@@ -47,13 +48,6 @@ const std::vector<std::pair<std::string, std::string>> kVariants = {
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double cpu_s() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 std::vector<uint8_t> sample_ts() {
@@ -103,7 +97,7 @@ bool run_one(const Config &c, const std::vector<uint8_t> &ts, const std::string 
   std::vector<GstBuffer *> ring;
   for (size_t off = 0; off + chunk <= ts.size(); off += chunk)
     ring.push_back(gst_buffer_new_memdup(ts.data() + off, chunk));
-  const double cpu0 = cpu_s(), t0 = now_s();
+  const double cpu0 = keepup::bench::process_cpu_seconds(), t0 = now_s();
   size_t pushed = 0, i = 0;
   while (pushed < total) {
     gst_app_src_push_buffer(GST_APP_SRC(src), gst_buffer_ref(ring[i++ % ring.size()]));
@@ -124,7 +118,7 @@ bool run_one(const Config &c, const std::vector<uint8_t> &ts, const std::string 
     ::close(fd);
   }
   durable_s = now_s() - t0;
-  cpu = cpu_s() - cpu0;
+  cpu = keepup::bench::process_cpu_seconds() - cpu0;
   for (auto *b : ring)
     gst_buffer_unref(b);
   gst_object_unref(bus);

@@ -28,6 +28,23 @@ void push_index(GstHarness *h, guint64 i, gsize size = 100,
   ASSERT_EQ(gst_harness_push(h, make_buffer(i, size, duration)), GST_FLOW_OK) << "buffer " << i;
 }
 
+// Stalls the queue's output on buffer 0, pushes 1..`queued`, then pushes the rest up to
+// `last` from another thread (they may block: leaky=no or a non-live upstream) while the
+// stall is released.
+void fill_blocked_then_release(GstHarness *h, guint64 queued, guint64 last) {
+  Stall stall(h->element);
+  push_index(h, 0);
+  ASSERT_TRUE(stall.wait_blocked());
+  for (guint64 i = 1; i <= queued; ++i)
+    push_index(h, i);
+  std::thread pusher([h, queued, last] {
+    for (guint64 i = queued + 1; i <= last; ++i)
+      push_index(h, i);
+  });
+  stall.release();
+  pusher.join();
+}
+
 void expect_invariant(GstElement *q) {
   GstStructure *s = nullptr;
   g_object_get(q, "stats", &s, nullptr);
@@ -167,19 +184,7 @@ TEST(DropQueue, NotLeakyBlocksAndLosesNothing) {
   auto owner = new_dropqueue({{"max-size-buffers", "2"}, {"leaky", "no"}});
   GstHarness *h = owner.get();
   gst_harness_set_src_caps_str(h, kRawCaps);
-  {
-    Stall stall(h->element);
-    push_index(h, 0);
-    ASSERT_TRUE(stall.wait_blocked());
-    push_index(h, 1);
-    push_index(h, 2);
-    std::thread pusher([h] {
-      for (guint64 i = 3; i <= 5; ++i)
-        push_index(h, i);
-    });
-    stall.release();
-    pusher.join();
-  }
+  fill_blocked_then_release(h, 2, 5);
   gst_harness_push_event(h, gst_event_new_eos());
   EXPECT_EQ(pull_offsets_until_eos(h), (std::vector<guint64>{0, 1, 2, 3, 4, 5}));
   EXPECT_EQ(stats_u64(h->element, "dropped"), 0u);
@@ -190,19 +195,7 @@ TEST(DropQueue, NonLiveUpstreamNeverDropsWithLiveOnly) {
   GstHarness *h = owner.get();
   gst_harness_set_live(h, FALSE);
   gst_harness_set_src_caps_str(h, kRawCaps);
-  {
-    Stall stall(h->element);
-    push_index(h, 0);
-    ASSERT_TRUE(stall.wait_blocked());
-    push_index(h, 1);
-    push_index(h, 2);
-    std::thread pusher([h] {
-      for (guint64 i = 3; i <= 7; ++i)
-        push_index(h, i);
-    });
-    stall.release();
-    pusher.join();
-  }
+  fill_blocked_then_release(h, 2, 7);
   gst_harness_push_event(h, gst_event_new_eos());
   EXPECT_EQ(pull_offsets_until_eos(h), (std::vector<guint64>{0, 1, 2, 3, 4, 5, 6, 7}));
   GstStructure *s = nullptr;

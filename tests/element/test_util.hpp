@@ -90,24 +90,22 @@ inline std::vector<guint64> pull_offsets_until_eos(GstHarness *h,
   return out;
 }
 
-inline guint64 stats_u64(GstElement *element, const char *field) {
+// One field of an element's `stats` structure, read through the given getter.
+template <typename T, gboolean (*Get)(const GstStructure *, const gchar *, T *)>
+T stats_field(GstElement *element, const char *field) {
   GstStructure *s = nullptr;
   g_object_get(element, "stats", &s, nullptr);
-  guint64 v = 0;
-  EXPECT_TRUE(s && gst_structure_get_uint64(s, field, &v)) << field;
+  T v{};
+  EXPECT_TRUE(s && Get(s, field, &v)) << field;
   if (s)
     gst_structure_free(s);
   return v;
 }
-
+inline guint64 stats_u64(GstElement *element, const char *field) {
+  return stats_field<guint64, gst_structure_get_uint64>(element, field);
+}
 inline guint stats_uint(GstElement *element, const char *field) {
-  GstStructure *s = nullptr;
-  g_object_get(element, "stats", &s, nullptr);
-  guint v = 0;
-  EXPECT_TRUE(s && gst_structure_get_uint(s, field, &v)) << field;
-  if (s)
-    gst_structure_free(s);
-  return v;
+  return stats_field<guint, gst_structure_get_uint>(element, field);
 }
 
 // A private bus on a standalone element (no pipeline), to collect what it posts.

@@ -380,6 +380,21 @@ TEST(TsRecordSink, GarbageInputIsWrongType) {
   g_clear_error(&err);
 }
 
+// Records the sample four times over (about 3 MB), waiting for the disk after each block,
+// until a buffer is refused; returns the last flow return.
+GstFlowReturn record_until_refused(GstHarness *h, const std::vector<uint8_t> &ts) {
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (int round = 0; round < 4 && ret == GST_FLOW_OK; ++round)
+    for (size_t pos = 0; pos < ts.size() && ret == GST_FLOW_OK; pos += 18800) {
+      ret = push_bytes(h, ts.data() + pos, std::min<size_t>(18800, ts.size() - pos));
+      gboolean written = TRUE;
+      g_signal_emit_by_name(h->element, "wait-written", &written);
+      if (!written) // the writer failed: the next buffer must be refused with an error
+        ret = push_bytes(h, ts.data(), kPacket);
+    }
+  return ret;
+}
+
 // A real full disk: a 1 MiB tmpfs. Needs the right to mount (root in CI); skips otherwise.
 class TsRecordSinkFullDisk : public ::testing::Test {
 protected:
@@ -399,15 +414,7 @@ TEST_F(TsRecordSinkFullDisk, EnospcFinishesAValidFileAndSaysSo) {
       {{"location", loc.c_str()}, {"min-free-bytes", "0"}, {"flush-threshold", "18800"}});
   GstHarness *h = owner.get();
   BusTap tap(h->element);
-  GstFlowReturn ret = GST_FLOW_OK;
-  for (int round = 0; round < 4 && ret == GST_FLOW_OK; ++round)
-    for (size_t pos = 0; pos < ts.size() && ret == GST_FLOW_OK; pos += 18800) {
-      ret = push_bytes(h, ts.data() + pos, std::min<size_t>(18800, ts.size() - pos));
-      gboolean written = TRUE;
-      g_signal_emit_by_name(h->element, "wait-written", &written);
-      if (!written) // the writer failed: the next buffer must be refused with an error
-        ret = push_bytes(h, ts.data(), kPacket);
-    }
+  const GstFlowReturn ret = record_until_refused(h, ts);
   EXPECT_EQ(ret, GST_FLOW_ERROR);
   GError *err = first_error(tap);
   ASSERT_NE(err, nullptr);
@@ -431,15 +438,7 @@ TEST_F(TsRecordSinkFullDisk, MinFreeBytesStopsEarlyAndTellsHowMuchIsLeft) {
       {{"location", loc.c_str()}, {"min-free-bytes", "524288"}, {"flush-threshold", "18800"}});
   GstHarness *h = owner.get();
   BusTap tap(h->element);
-  GstFlowReturn ret = GST_FLOW_OK;
-  for (int round = 0; round < 4 && ret == GST_FLOW_OK; ++round)
-    for (size_t pos = 0; pos < ts.size() && ret == GST_FLOW_OK; pos += 18800) {
-      ret = push_bytes(h, ts.data() + pos, std::min<size_t>(18800, ts.size() - pos));
-      gboolean written = TRUE;
-      g_signal_emit_by_name(h->element, "wait-written", &written);
-      if (!written) // the writer failed: the next buffer must be refused with an error
-        ret = push_bytes(h, ts.data(), kPacket);
-    }
+  const GstFlowReturn ret = record_until_refused(h, ts);
   EXPECT_EQ(ret, GST_FLOW_ERROR);
   GError *err = first_error(tap);
   ASSERT_NE(err, nullptr);
