@@ -281,6 +281,54 @@ TEST(TsRecordSink, RotatesOnlyAtRandomAccessPointsWithPatPmtFirst) {
   EXPECT_EQ(total, ts.size() + (files.size() - 1) * 2 * kPacket);
 }
 
+TEST(TsRecordSink, RotatesByPcrDuration) {
+  const auto &ts = sample_ts(); // 3 s, a keyframe every 0.5 s
+  TempDir dir;
+  auto owner = new_recorder({{"location", dir.file("t-%d.ts").c_str()},
+                             {"max-size-time", "1000000000"},
+                             {"flush-interval", "0"}});
+  GstHarness *h = owner.get();
+  BusTap tap(h->element);
+  ASSERT_EQ(push_bytes(h, ts.data(), ts.size()), GST_FLOW_OK);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  auto finished = tap.take(GST_MESSAGE_ELEMENT);
+  ASSERT_GE(finished.size(), 2u);
+  ASSERT_LE(finished.size(), 3u) << "1 s files out of 3 s";
+  for (size_t i = 0; i + 1 < finished.size(); ++i) {
+    guint64 duration = 0;
+    gst_structure_get_uint64(gst_message_get_structure(finished[i]), "duration", &duration);
+    EXPECT_GE(duration, 900 * GST_MSECOND) << "file " << i;
+    EXPECT_LE(duration, 1600 * GST_MSECOND) << "cut at the first keyframe after 1 s";
+  }
+  BusTap::unref_all(finished);
+  EXPECT_TRUE(exists(dir.file("t-0.ts")));
+  EXPECT_TRUE(exists(dir.file("t-1.ts")));
+}
+
+TEST(TsRecordSink, M2tsPacketsOf192Bytes) {
+  const auto &ts = sample_ts();
+  std::vector<uint8_t> m2ts;
+  for (size_t i = 0; i + kPacket <= ts.size(); i += kPacket) {
+    const uint8_t stamp[4] = {0, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
+    m2ts.insert(m2ts.end(), stamp, stamp + 4);
+    m2ts.insert(m2ts.end(), ts.begin() + static_cast<std::ptrdiff_t>(i),
+                ts.begin() + static_cast<std::ptrdiff_t>(i + kPacket));
+  }
+  TempDir dir;
+  GstElement *sink = gst_element_factory_make("tsrecordsink", nullptr);
+  g_object_set(sink, "location", dir.file("a.m2ts").c_str(), nullptr);
+  HarnessPtr owner(gst_harness_new_with_element(sink, "sink", nullptr));
+  gst_object_unref(sink);
+  GstHarness *h = owner.get();
+  gst_harness_set_src_caps_str(h, "video/mpegts,systemstream=(boolean)true,packetsize=(int)192");
+  for (size_t pos = 0; pos < m2ts.size(); pos += 1000)
+    ASSERT_EQ(push_bytes(h, m2ts.data() + pos, std::min<size_t>(1000, m2ts.size() - pos)),
+              GST_FLOW_OK);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_EQ(read_file(dir.file("a.m2ts")), m2ts);
+  EXPECT_FALSE(exists(dir.file("a.recording.ts")));
+}
+
 TEST(TsRecordSink, StatsHaveEveryDocumentedField) {
   TempDir dir;
   auto owner = new_recorder({{"location", dir.file("s.ts").c_str()}});

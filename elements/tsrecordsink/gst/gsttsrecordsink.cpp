@@ -411,7 +411,8 @@ static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *d
     const uint8_t *unit = data + i * packet_size;
     const uint8_t *pkt = unit + off;
     rec.psi.observe(pkt);
-    if (rec.rotate_pending && ts::random_access(pkt) && rec.file_bytes > 0) {
+    const uint64_t in_file = rec.file_bytes + (i - run_start) * packet_size;
+    if (rec.rotate_pending && ts::random_access(pkt) && in_file > 0) {
       rec.block.insert(rec.block.end(), data + run_start * packet_size, unit);
       rec.file_bytes += (i - run_start) * packet_size;
       run_start = i;
@@ -432,8 +433,7 @@ static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *d
       }
     }
     rec.duration.observe(pkt);
-    const uint64_t file_bytes = rec.file_bytes + (i + 1 - run_start) * packet_size;
-    if ((rec.settings.max_size_bytes && file_bytes >= rec.settings.max_size_bytes) ||
+    if ((rec.settings.max_size_bytes && in_file + packet_size >= rec.settings.max_size_bytes) ||
         (rec.settings.max_size_time &&
          static_cast<guint64>(rec.duration.duration_ns()) >= rec.settings.max_size_time))
       rec.rotate_pending = rec.pattern;
