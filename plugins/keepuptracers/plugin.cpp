@@ -1,8 +1,8 @@
-// keepuptracers: the stagelatency tracer lives here; it registers no tracer yet.
-#include <gst/gst.h>
+// keepuptracers: the stagelatency tracer.
+#include "gststagelatency.hpp"
 
-static gboolean plugin_init(GstPlugin *) {
-  return TRUE;
+static gboolean plugin_init(GstPlugin *plugin) {
+  return keepup_stagelatency_register(plugin);
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, keepuptracers,

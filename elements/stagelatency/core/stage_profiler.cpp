@@ -164,9 +164,7 @@ static std::string seconds(int64_t ns) {
 
 std::string format_gap_line(const std::string &pad, int64_t gap_ns, const Attribution &a,
                             const std::vector<StageInfo> &stages) {
-  auto name = [&](uint32_t id) {
-    return id < stages.size() ? stages[id].name : std::string("?");
-  };
+  auto name = [&](uint32_t id) { return id < stages.size() ? stages[id].name : std::string("?"); };
   std::string line = "GAP " + seconds(gap_ns) + " at " + pad + " \u2014 ";
   for (const auto &[id, ns] : a.stages) {
     const bool blocking = id < stages.size() && stages[id].blocking;
