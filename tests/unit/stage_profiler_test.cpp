@@ -73,6 +73,16 @@ TEST(ThreadLedger, AttributesAGapToTheElementThatStalled) {
             "upstream idle 0.01 s (src: src)");
 }
 
+TEST(ThreadLedger, OneStallIsReportedOncePerThread) {
+  ThreadLedger t;
+  // The stall [10 ms, 1510 ms] seen at three pads of the same synchronous chain.
+  EXPECT_TRUE(t.claim_gap(10 * kMs, 1510 * kMs));
+  EXPECT_FALSE(t.claim_gap(11 * kMs, 1511 * kMs));
+  EXPECT_FALSE(t.claim_gap(5 * kMs, 1512 * kMs));
+  // A later, separate stall is news again.
+  EXPECT_TRUE(t.claim_gap(3000 * kMs, 4500 * kMs));
+}
+
 TEST(ThreadLedger, AStalledSourceIsUpstreamIdle) {
   ThreadLedger t;
   t.push_start(kSrc, kSink, 0);

@@ -99,6 +99,15 @@ ThreadLedger::Closed ThreadLedger::push_end(int64_t now) {
   return Closed{f.stage, f.exclusive_ns, now - f.start_ns, true};
 }
 
+bool ThreadLedger::claim_gap(int64_t from, int64_t to) {
+  const int64_t overlap = std::min(to, reported_to_) - std::max(from, reported_from_);
+  if (reported_to_ >= 0 && overlap * 2 > to - from)
+    return false;
+  reported_from_ = from;
+  reported_to_ = to;
+  return true;
+}
+
 Attribution ThreadLedger::attribute(int64_t from, int64_t to) const {
   Attribution a;
   a.idle_source = idle_source_;

@@ -77,6 +77,11 @@ public:
   };
   Closed push_end(int64_t now);
 
+  // A stall in a synchronous chain shows up as a gap at every pad the thread feeds. The
+  // first pad to see it reports it (the stalled element's output); gaps on this thread that
+  // mostly overlap a window already reported are echoes: returns false for them.
+  bool claim_gap(int64_t from, int64_t to);
+
   size_t depth() const { return depth_; }
   uint32_t idle_source() const { return idle_source_; }
   // Split [from, to] by the charges recorded since `from` (call right after push_start,
@@ -96,6 +101,7 @@ private:
   size_t overflow_ = 0; // pushes deeper than kMaxDepth, not tracked
   int64_t last_ns_ = -1;
   uint32_t idle_source_ = kIdle;
+  int64_t reported_from_ = -1, reported_to_ = -1;
   std::array<Charge, kRing> ring_{};
   uint64_t ring_pos_ = 0; // charges written so far
 };

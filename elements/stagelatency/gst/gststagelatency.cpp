@@ -84,6 +84,7 @@ struct Stage {
   std::vector<StageShard *> shards;
   std::mutex dq_lock;
   GstStructure *dropqueue_stats = nullptr; // last snapshot of a dropqueue's stats
+  GWeakRef element;                        // dropqueues only: read by the timer thread
 };
 
 struct PadState {
@@ -144,7 +145,9 @@ static TracerState *the_tracer = nullptr; // for the exit-time summary
 
 // ---- helpers ------------------------------------------------------------------------------
 
-static int64_t mono_ns() { return static_cast<int64_t>(gst_util_get_timestamp()); }
+static int64_t mono_ns() {
+  return static_cast<int64_t>(gst_util_get_timestamp());
+}
 
 static double rss_mb() {
   long pages = 0, resident = 0;
@@ -214,6 +217,7 @@ static uint32_t stage_for(TracerState *self, GstElement *element) {
   for (const char *q : kQueueFactories)
     st->queue_like |= st->factory == q;
   st->sink = GST_OBJECT_FLAG_IS_SET(element, GST_ELEMENT_FLAG_SINK);
+  g_weak_ref_init(&st->element, st->factory == "dropqueue" ? element : nullptr);
   st->reported = !self->filter || g_regex_match(self->filter, st->name.c_str(),
                                                 static_cast<GRegexMatchFlags>(0), nullptr);
   self->stages[id].store(st);
@@ -285,9 +289,10 @@ static size_t pad_index(GstPad *pad) {
 
 // ---- hooks --------------------------------------------------------------------------------
 
-static void on_gap(TracerState *self, ThreadState *ts, PadState *ps, int64_t gap,
-                   int64_t now) {
+static void on_gap(TracerState *self, ThreadState *ts, PadState *ps, int64_t gap, int64_t now) {
   ps->gaps.fetch_add(1, std::memory_order_relaxed);
+  if (!ts->ledger.claim_gap(now - gap, now))
+    return; // the same stall, seen again at another pad of this thread
   const sl::Attribution a = ts->ledger.attribute(now - gap, now);
   const auto infos = stage_infos(self);
   const std::string line = sl::format_gap_line(ps->name, gap, a, infos);
@@ -309,8 +314,7 @@ static void on_gap(TracerState *self, ThreadState *ts, PadState *ps, int64_t gap
                         static_cast<guint64>(a.idle_ns), line.c_str());
 }
 
-static void on_telemetry(TracerState *self, ThreadState *ts, Stage *st, int64_t gap,
-                         int64_t now) {
+static void on_telemetry(TracerState *self, ThreadState *ts, Stage *st, int64_t gap, int64_t now) {
   const uint32_t frame = st->telemetry_done.fetch_add(1, std::memory_order_relaxed);
   if (frame >= self->params.telemetry_frames)
     return;
@@ -328,8 +332,7 @@ static void on_telemetry(TracerState *self, ThreadState *ts, Stage *st, int64_t 
   write_json_line(self, "{\"type\":\"telemetry\",\"line\":\"" + json_escape(line) + "\"}");
 }
 
-static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad,
-                     GstClockTime pts) {
+static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad, GstClockTime pts) {
   GstPad *peer = GST_PAD_PEER(pad);
   GstElement *receiver = peer ? element_of(peer) : nullptr;
   if (!receiver || GST_IS_BIN(receiver))
@@ -414,8 +417,7 @@ static void push_post(TracerState *self, GstClockTime ts_hook, GstPad *pad) {
 static void hook_push_pre(GObject *tracer, GstClockTime ts, GstPad *pad, GstBuffer *buffer) {
   push_pre(GST_STAGE_LATENCY_TRACER(tracer)->state, ts, pad, GST_BUFFER_PTS(buffer));
 }
-static void hook_push_list_pre(GObject *tracer, GstClockTime ts, GstPad *pad,
-                               GstBufferList *list) {
+static void hook_push_list_pre(GObject *tracer, GstClockTime ts, GstPad *pad, GstBufferList *list) {
   GstBuffer *first = gst_buffer_list_length(list) ? gst_buffer_list_get(list, 0) : nullptr;
   push_pre(GST_STAGE_LATENCY_TRACER(tracer)->state, ts, pad,
            first ? GST_BUFFER_PTS(first) : GST_CLOCK_TIME_NONE);
@@ -464,9 +466,8 @@ static std::vector<std::unique_ptr<StageSummary>> collect(TracerState *self) {
     s->fps = span > 0 ? (static_cast<double>(s->exclusive.count()) - 1) * 1e9 / span : 0;
     out.push_back(std::move(s));
   }
-  std::sort(out.begin(), out.end(), [](const auto &a, const auto &b) {
-    return a->exclusive.sum() > b->exclusive.sum();
-  });
+  std::sort(out.begin(), out.end(),
+            [](const auto &a, const auto &b) { return a->exclusive.sum() > b->exclusive.sum(); });
   return out;
 }
 
@@ -493,8 +494,7 @@ static void summary(TracerState *self, bool final) {
                          "max ms", "share", "res p50", "res p95", "max gap", "notes");
   std::string json = "{\"type\":\"summary\",\"final\":" + std::string(final ? "true" : "false") +
                      ",\"t\":" + std::to_string(wall_s) +
-                     ",\"rss_mb\":" + std::to_string(self->rss.last_mb()) +
-                     ",\"stages\":[";
+                     ",\"rss_mb\":" + std::to_string(self->rss.last_mb()) + ",\"stages\":[";
   bool first = true;
   for (const auto &s : stages) {
     const sl::Histogram &h = s->exclusive;
@@ -511,25 +511,31 @@ static void summary(TracerState *self, bool final) {
       notes += buf;
     }
     const bool q = s->stage->queue_like;
+    char res50[16] = "-", res95[16] = "-";
+    if (q) {
+      std::snprintf(res50, sizeof res50, "%.2f", s->residence.percentile(0.5) / 1e6);
+      std::snprintf(res95, sizeof res95, "%.2f", s->residence.percentile(0.95) / 1e6);
+    }
     g_string_append_printf(
         table, "  %-24s %8llu %7.1f %8.2f %8.2f %8.2f %8.2f %8.2f %5.1f%% %9s %9s %8.1f  %s\n",
         s->stage->name.c_str(), static_cast<unsigned long long>(h.count()), s->fps,
         h.sum() / 1e6 / h.count(), h.percentile(0.5) / 1e6, h.percentile(0.95) / 1e6,
-        h.percentile(0.99) / 1e6, h.max() / 1e6, share * 100,
-        q ? std::to_string(s->residence.percentile(0.5) / 1e6).substr(0, 7).c_str() : "-",
-        q ? std::to_string(s->residence.percentile(0.95) / 1e6).substr(0, 7).c_str() : "-",
-        s->max_gap / 1e6, notes.c_str());
+        h.percentile(0.99) / 1e6, h.max() / 1e6, share * 100, res50, res95, s->max_gap / 1e6,
+        notes.c_str());
     json += std::string(first ? "" : ",") + "{\"element\":\"" + json_escape(s->stage->name) +
             "\",\"factory\":\"" + json_escape(s->stage->factory) + "\",\"kind\":\"" +
-            (q ? "queue" : s->stage->sink ? "sink" : "processing") +
+            (q                ? "queue"
+             : s->stage->sink ? "sink"
+                              : "processing") +
             "\",\"buffers\":" + std::to_string(h.count()) + ",\"fps\":" + std::to_string(s->fps) +
             ",\"mean_ms\":" + std::to_string(h.sum() / 1e6 / h.count()) +
             ",\"p50_ms\":" + std::to_string(h.percentile(0.5) / 1e6) +
             ",\"p95_ms\":" + std::to_string(h.percentile(0.95) / 1e6) +
             ",\"p99_ms\":" + std::to_string(h.percentile(0.99) / 1e6) +
             ",\"max_ms\":" + std::to_string(h.max() / 1e6) +
-            ",\"total_s\":" + std::to_string(h.sum() / 1e9) + ",\"share\":" +
-            std::to_string(share) + ",\"max_gap_ms\":" + std::to_string(s->max_gap / 1e6) +
+            ",\"total_s\":" + std::to_string(h.sum() / 1e9) +
+            ",\"share\":" + std::to_string(share) +
+            ",\"max_gap_ms\":" + std::to_string(s->max_gap / 1e6) +
             ",\"gaps\":" + std::to_string(s->gaps);
     if (q)
       json += ",\"residence_p50_ms\":" + std::to_string(s->residence.percentile(0.5) / 1e6) +
@@ -540,9 +546,8 @@ static void summary(TracerState *self, bool final) {
               ",\"dropped\":" + std::to_string(dq_field(s->stage, "dropped")) + "}";
     json += "}";
     first = false;
-    gst_tracer_record_log(record_element, s->stage->name.c_str(),
-                          static_cast<guint64>(h.count()), static_cast<guint64>(h.sum()),
-                          static_cast<guint64>(h.percentile(0.5)),
+    gst_tracer_record_log(record_element, s->stage->name.c_str(), static_cast<guint64>(h.count()),
+                          static_cast<guint64>(h.sum()), static_cast<guint64>(h.percentile(0.5)),
                           static_cast<guint64>(h.percentile(0.95)),
                           static_cast<guint64>(h.percentile(0.99)), static_cast<guint64>(h.max()));
   }
@@ -623,10 +628,48 @@ static void hook_state_post(GObject *tracer, GstClockTime, GstElement *element,
   }
 }
 
-// Memory sampling and periodic summaries, on a thread of the tracer's own.
+// Every dropqueue's stats into its stage (and the file, for the report's drop timeline).
+static void sample_dropqueues(TracerState *self, int64_t now) {
+  const uint32_t n = self->n_stages.load();
+  for (uint32_t i = 0; i < n; ++i) {
+    Stage *st = self->stages[i].load();
+    GObject *el = static_cast<GObject *>(g_weak_ref_get(&st->element));
+    if (!el)
+      continue;
+    GstState state = GST_STATE_NULL;
+    GST_OBJECT_LOCK(el);
+    state = GST_STATE(el);
+    GST_OBJECT_UNLOCK(el);
+    if (state < GST_STATE_PAUSED) { // stopped: its stats read zero, keep the last ones
+      g_object_unref(el);
+      continue;
+    }
+    GstStructure *stats = nullptr;
+    g_object_get(el, "stats", &stats, nullptr);
+    g_object_unref(el);
+    if (!stats)
+      continue;
+    guint64 in = 0, out = 0, dropped = 0;
+    gst_structure_get_uint64(stats, "in", &in);
+    gst_structure_get_uint64(stats, "out", &out);
+    gst_structure_get_uint64(stats, "dropped", &dropped);
+    write_json_line(self,
+                    "{\"type\":\"drops\",\"t\":" + std::to_string((now - self->start_ns) / 1e9) +
+                        ",\"element\":\"" + json_escape(st->name) +
+                        "\",\"in\":" + std::to_string(in) + ",\"out\":" + std::to_string(out) +
+                        ",\"dropped\":" + std::to_string(dropped) + "}");
+    std::lock_guard lk(st->dq_lock);
+    if (st->dropqueue_stats)
+      gst_structure_free(st->dropqueue_stats);
+    st->dropqueue_stats = stats;
+  }
+}
+
+// Memory and dropqueue sampling and periodic summaries, on a thread of the tracer's own:
+// every second when there is a file or a memory limit to watch, else every interval.
 static void timer_loop(TracerState *self) {
   const bool memory = self->params.memory_limit_mb > 0 || self->params.memory_growth_mb_per_min > 0;
-  const double period_s = memory ? 1.0 : self->params.interval_s;
+  const double period_s = memory || self->file ? 1.0 : self->params.interval_s;
   if (period_s <= 0)
     return;
   int64_t next_summary = self->start_ns + static_cast<int64_t>(self->params.interval_s * 1e9);
@@ -638,10 +681,11 @@ static void timer_loop(TracerState *self) {
     const double mb = rss_mb();
     self->rss.add(now, mb);
     const double growth = self->rss.growth_mb_per_min();
-    write_json_line(self, "{\"type\":\"memory\",\"t\":" +
-                              std::to_string((now - self->start_ns) / 1e9) +
-                              ",\"rss_mb\":" + std::to_string(mb) +
-                              ",\"growth_mb_per_min\":" + std::to_string(growth) + "}");
+    sample_dropqueues(self, now);
+    write_json_line(self,
+                    "{\"type\":\"memory\",\"t\":" + std::to_string((now - self->start_ns) / 1e9) +
+                        ",\"rss_mb\":" + std::to_string(mb) +
+                        ",\"growth_mb_per_min\":" + std::to_string(growth) + "}");
     if (self->params.memory_limit_mb > 0 && mb > self->params.memory_limit_mb &&
         !self->memory_warned) {
       self->memory_warned = true;
@@ -700,12 +744,14 @@ static GstStructure *gst_stage_latency_tracer_get_stats(GstStageLatencyTracer *t
     GstStructure *st = gst_structure_new(
         "stage", "element", G_TYPE_STRING, s->stage->name.c_str(), "factory", G_TYPE_STRING,
         s->stage->factory.c_str(), "kind", G_TYPE_STRING,
-        s->stage->queue_like ? "queue" : s->stage->sink ? "sink" : "processing", "buffers",
-        G_TYPE_UINT64, h.count(), "fps", G_TYPE_DOUBLE, s->fps, "total-ns", G_TYPE_UINT64,
-        h.sum(), "mean-ns", G_TYPE_UINT64, h.sum() / h.count(), "p50-ns", G_TYPE_UINT64,
-        h.percentile(0.5), "p95-ns", G_TYPE_UINT64, h.percentile(0.95), "p99-ns", G_TYPE_UINT64,
-        h.percentile(0.99), "max-ns", G_TYPE_UINT64, h.max(), "residence-p50-ns", G_TYPE_UINT64,
-        s->residence.percentile(0.5), "residence-p95-ns", G_TYPE_UINT64,
+        s->stage->queue_like ? "queue"
+        : s->stage->sink     ? "sink"
+                             : "processing",
+        "buffers", G_TYPE_UINT64, h.count(), "fps", G_TYPE_DOUBLE, s->fps, "total-ns",
+        G_TYPE_UINT64, h.sum(), "mean-ns", G_TYPE_UINT64, h.sum() / h.count(), "p50-ns",
+        G_TYPE_UINT64, h.percentile(0.5), "p95-ns", G_TYPE_UINT64, h.percentile(0.95), "p99-ns",
+        G_TYPE_UINT64, h.percentile(0.99), "max-ns", G_TYPE_UINT64, h.max(), "residence-p50-ns",
+        G_TYPE_UINT64, s->residence.percentile(0.5), "residence-p95-ns", G_TYPE_UINT64,
         s->residence.percentile(0.95), "max-gap-ns", G_TYPE_UINT64,
         static_cast<guint64>(s->max_gap), "gaps", G_TYPE_UINT64, s->gaps, nullptr);
     GValue v = G_VALUE_INIT;
@@ -713,11 +759,11 @@ static GstStructure *gst_stage_latency_tracer_get_stats(GstStageLatencyTracer *t
     g_value_take_boxed(&v, st);
     gst_value_list_append_and_take_value(&list, &v);
   }
-  GstStructure *out = gst_structure_new(
-      "stagelatency-stats", "wall-ns", G_TYPE_UINT64,
-      static_cast<guint64>(mono_ns() - self->start_ns), "rss-mb", G_TYPE_DOUBLE, rss_mb(),
-      "peak-rss-mb", G_TYPE_DOUBLE, self->rss.peak_mb(), "growth-mb-per-min", G_TYPE_DOUBLE,
-      self->rss.growth_mb_per_min(), nullptr);
+  GstStructure *out =
+      gst_structure_new("stagelatency-stats", "wall-ns", G_TYPE_UINT64,
+                        static_cast<guint64>(mono_ns() - self->start_ns), "rss-mb", G_TYPE_DOUBLE,
+                        rss_mb(), "peak-rss-mb", G_TYPE_DOUBLE, self->rss.peak_mb(),
+                        "growth-mb-per-min", G_TYPE_DOUBLE, self->rss.growth_mb_per_min(), nullptr);
   gst_structure_take_value(out, "stages", &list);
   return out;
 }

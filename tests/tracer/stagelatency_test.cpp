@@ -1,0 +1,325 @@
+// stagelatency tracer tests. A tracer is chosen before gst_init(), so this binary has its own
+// main (the precedent of core's leaks tracer test): it sets GST_TRACERS with a JSON-lines file
+// and a trace file in a fresh folder, then every test runs real pipelines and asserts on the
+// numbers the tracer reports (get-stats) and on the events it writes.
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string g_dir;
+std::string jsonl() { return g_dir + "/run.jsonl"; }
+std::string tracefile() { return g_dir + "/trace.json"; }
+
+GstTracer *stagelatency() {
+  GList *tracers = gst_tracing_get_active_tracers();
+  GstTracer *found = nullptr;
+  for (GList *l = tracers; l; l = l->next)
+    if (!found && g_str_equal(G_OBJECT_TYPE_NAME(l->data), "GstStageLatencyTracer"))
+      found = GST_TRACER(gst_object_ref(l->data));
+  g_list_free_full(tracers, gst_object_unref);
+  return found;
+}
+
+// The get-stats entry of one element, or an empty structure pointer.
+GstStructure *stage_stats(const std::string &element) {
+  GstTracer *tracer = stagelatency();
+  EXPECT_NE(tracer, nullptr);
+  GstStructure *all = nullptr;
+  g_signal_emit_by_name(tracer, "get-stats", &all);
+  gst_object_unref(tracer);
+  GstStructure *found = nullptr;
+  const GValue *list = gst_structure_get_value(all, "stages");
+  for (guint i = 0; list && i < gst_value_list_get_size(list); ++i) {
+    const GstStructure *s = gst_value_get_structure(gst_value_list_get_value(list, i));
+    if (element == gst_structure_get_string(s, "element"))
+      found = gst_structure_copy(s);
+  }
+  gst_structure_free(all);
+  return found;
+}
+
+double ms(const GstStructure *s, const char *field) {
+  guint64 v = 0;
+  EXPECT_TRUE(gst_structure_get_uint64(s, field, &v)) << field;
+  return static_cast<double>(v) / 1e6;
+}
+
+// Runs a launch line to EOS and to NULL (which writes the final summary and trace file).
+void run(const std::string &desc) {
+  GError *error = nullptr;
+  GstElement *p = gst_parse_launch(desc.c_str(), &error);
+  ASSERT_EQ(error, nullptr) << error->message;
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(p);
+  GstMessage *m = gst_bus_timed_pop_filtered(
+      bus, 120 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(m, nullptr) << "timeout: " << desc;
+  EXPECT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS) << desc;
+  gst_message_unref(m);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(p);
+}
+
+std::vector<nlohmann::json> events(const std::string &type) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(jsonl());
+  std::string line;
+  while (std::getline(f, line)) {
+    nlohmann::json j = nlohmann::json::parse(line); // throws (fails the test) if not JSON
+    if (j.value("type", "") == type)
+      out.push_back(j);
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> gaps_with_prefix(const std::string &prefix) {
+  std::vector<nlohmann::json> out;
+  for (auto &g : events("gap"))
+    if (g["pad"].get<std::string>().rfind(prefix, 0) == 0)
+      out.push_back(g);
+  return out;
+}
+
+} // namespace
+
+TEST(StageLatency, ExclusiveTimesOfTwoSleepyStagesAndTheSlowestFirst) {
+  run("videotestsrc num-buffers=40 ! video/x-raw,width=64,height=64 ! "
+      "identity name=a_slow sleep-time=20000 ! identity name=a_fast sleep-time=5000 ! "
+      "fakesink name=a_sink");
+  GstStructure *slow = stage_stats("a_slow");
+  GstStructure *fast = stage_stats("a_fast");
+  ASSERT_NE(slow, nullptr);
+  ASSERT_NE(fast, nullptr);
+  EXPECT_NEAR(ms(slow, "p50-ns"), 20.0, 5.0);
+  EXPECT_NEAR(ms(fast, "p50-ns"), 5.0, 1.25);
+  guint64 n = 0;
+  gst_structure_get_uint64(slow, "buffers", &n);
+  EXPECT_EQ(n, 40u);
+  // Slowest first: among this pipeline's stages a_slow leads the list.
+  GstTracer *tracer = stagelatency();
+  GstStructure *all = nullptr;
+  g_signal_emit_by_name(tracer, "get-stats", &all);
+  gst_object_unref(tracer);
+  const GValue *list = gst_structure_get_value(all, "stages");
+  std::string first_of_ours;
+  for (guint i = 0; i < gst_value_list_get_size(list) && first_of_ours.empty(); ++i) {
+    const std::string name =
+        gst_structure_get_string(gst_value_get_structure(gst_value_list_get_value(list, i)),
+                                 "element");
+    if (name.rfind("a_", 0) == 0)
+      first_of_ours = name;
+  }
+  EXPECT_EQ(first_of_ours, "a_slow");
+  gst_structure_free(all);
+  gst_structure_free(slow);
+  gst_structure_free(fast);
+}
+
+TEST(StageLatency, QueueTimeIsResidenceNotProcessing) {
+  run("videotestsrc num-buffers=30 is-live=true ! video/x-raw,width=64,height=64 ! "
+      "queue name=b_q ! identity name=b_slow sleep-time=50000 ! fakesink name=b_sink");
+  GstStructure *q = stage_stats("b_q");
+  GstStructure *slow = stage_stats("b_slow");
+  ASSERT_NE(q, nullptr);
+  ASSERT_NE(slow, nullptr);
+  EXPECT_STREQ(gst_structure_get_string(q, "kind"), "queue");
+  EXPECT_LT(ms(q, "p50-ns"), 5.0) << "the queue's own work is tiny";
+  EXPECT_GT(ms(q, "residence-p95-ns"), 100.0) << "buffers wait behind a 50 ms consumer";
+  EXPECT_NEAR(ms(slow, "p50-ns"), 50.0, 12.5) << "the slow element keeps its own time";
+  gst_structure_free(q);
+  gst_structure_free(slow);
+}
+
+TEST(StageLatency, EncoderWithDelayIsNotChargedForDownstream) {
+  // x264enc holds frames (lookahead) and pushes several at once into a 10 ms stage.
+  run("videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 ! "
+      "x264enc name=c_enc speed-preset=ultrafast rc-lookahead=20 threads=1 ! "
+      "identity name=c_after sleep-time=10000 ! fakesink name=c_sink");
+  GstStructure *enc = stage_stats("c_enc");
+  GstStructure *after = stage_stats("c_after");
+  ASSERT_NE(enc, nullptr);
+  ASSERT_NE(after, nullptr);
+  EXPECT_NEAR(ms(after, "p50-ns"), 10.0, 2.5);
+  EXPECT_LT(ms(enc, "p95-ns"), 8.0) << "10 ms per pushed frame would show here if counted";
+  gst_structure_free(enc);
+  gst_structure_free(after);
+}
+
+TEST(StageLatency, OneStallGivesExactlyOneGapAtTheRightPad) {
+  GError *error = nullptr;
+  GstElement *p = gst_parse_launch(
+      "videotestsrc num-buffers=20 ! video/x-raw,width=64,height=64 ! "
+      "identity name=d_block signal-handoffs=true ! identity name=d_next ! fakesink name=d_sink",
+      &error);
+  ASSERT_EQ(error, nullptr);
+  GstElement *block = gst_bin_get_by_name(GST_BIN(p), "d_block");
+  static int seen = 0;
+  seen = 0;
+  g_signal_connect(block, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *, gpointer) {
+                     if (++seen == 10)
+                       g_usleep(1500 * 1000); // the stall this test is about
+                   }),
+                   nullptr);
+  gst_object_unref(block);
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(p);
+  GstMessage *m = gst_bus_timed_pop_filtered(
+      bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(m, nullptr);
+  gst_message_unref(m);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(p);
+
+  const auto gaps = gaps_with_prefix("d_");
+  ASSERT_EQ(gaps.size(), 1u) << "one stall, one GAP line";
+  EXPECT_EQ(gaps[0]["pad"], "d_next:sink");
+  EXPECT_GE(gaps[0]["gap_s"].get<double>(), 1.4);
+  ASSERT_FALSE(gaps[0]["stages"].empty());
+  EXPECT_EQ(gaps[0]["stages"][0]["element"], "d_block");
+  EXPECT_EQ(gaps[0]["stages"][0]["kind"], "processing");
+  EXPECT_GE(gaps[0]["stages"][0]["s"].get<double>(), 1.4);
+}
+
+TEST(StageLatency, AStalledLiveSourceIsUpstreamIdle) {
+  GError *error = nullptr;
+  GstElement *p = gst_parse_launch(
+      "appsrc name=e_src is-live=true format=time "
+      "caps=video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1 ! "
+      "identity name=e_id ! fakesink name=e_sink",
+      &error);
+  ASSERT_EQ(error, nullptr);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(p), "e_src");
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  for (int i = 0; i < 10; ++i) {
+    if (i == 5)
+      g_usleep(1500 * 1000); // the source has nothing to give for 1.5 s
+    GstBuffer *b = gst_buffer_new_allocate(nullptr, 64, nullptr);
+    GST_BUFFER_PTS(b) = i * GST_SECOND / 30;
+    gst_app_src_push_buffer(GST_APP_SRC(src), b);
+    g_usleep(5 * 1000);
+  }
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  GstBus *bus = gst_element_get_bus(p);
+  GstMessage *m = gst_bus_timed_pop_filtered(
+      bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(m, nullptr);
+  gst_message_unref(m);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(src);
+  gst_object_unref(p);
+
+  const auto gaps = gaps_with_prefix("e_");
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0]["pad"], "e_id:sink");
+  EXPECT_GE(gaps[0]["idle_s"].get<double>(), 1.4);
+  EXPECT_EQ(gaps[0]["src"], "e_src");
+}
+
+TEST(StageLatency, SlowAndCriticalLinesNameTheElementOncePerSecond) {
+  run("videotestsrc num-buffers=10 ! video/x-raw,width=64,height=64 ! "
+      "identity name=f_slow sleep-time=20000 ! identity name=f_crit sleep-time=80000 ! "
+      "fakesink");
+  int slow = 0, crit = 0;
+  for (auto &e : events("slow"))
+    slow += e["element"] == "f_slow";
+  for (auto &e : events("critical"))
+    crit += e["element"] == "f_crit";
+  EXPECT_EQ(slow, 1) << "10 slow buffers within a second: one line";
+  EXPECT_EQ(crit, 1);
+  for (auto &e : events("slow"))
+    EXPECT_NE(e["element"], "f_crit") << "over critical-ms is CRITICAL, not SLOW";
+}
+
+TEST(StageLatency, GetStatsHasTheDocumentedFields) {
+  run("videotestsrc num-buffers=5 ! identity name=g_id ! fakesink");
+  GstStructure *s = stage_stats("g_id");
+  ASSERT_NE(s, nullptr);
+  for (const char *f : {"buffers", "total-ns", "mean-ns", "p50-ns", "p95-ns", "p99-ns", "max-ns",
+                        "residence-p50-ns", "residence-p95-ns", "max-gap-ns", "gaps"})
+    EXPECT_TRUE(gst_structure_has_field_typed(s, f, G_TYPE_UINT64)) << f;
+  EXPECT_TRUE(gst_structure_has_field_typed(s, "fps", G_TYPE_DOUBLE));
+  EXPECT_STREQ(gst_structure_get_string(s, "kind"), "processing");
+  gst_structure_free(s);
+  GstTracer *tracer = stagelatency();
+  GstStructure *all = nullptr;
+  g_signal_emit_by_name(tracer, "get-stats", &all);
+  gst_object_unref(tracer);
+  EXPECT_TRUE(gst_structure_has_name(all, "stagelatency-stats"));
+  for (const char *f : {"rss-mb", "peak-rss-mb", "growth-mb-per-min"})
+    EXPECT_TRUE(gst_structure_has_field_typed(all, f, G_TYPE_DOUBLE)) << f;
+  gst_structure_free(all);
+}
+
+TEST(StageLatency, FilesParseAsJsonLinesAndChromeTrace) {
+  run("videotestsrc num-buffers=20 ! identity name=h_id ! fakesink");
+  const auto summaries = events("summary"); // every line parsed as JSON on the way
+  ASSERT_FALSE(summaries.empty());
+  const auto &last = summaries.back();
+  EXPECT_TRUE(last["final"].get<bool>());
+  bool found = false;
+  for (auto &st : last["stages"])
+    found |= st["element"] == "h_id" && st["buffers"] == 20;
+  EXPECT_TRUE(found);
+  std::ifstream f(tracefile());
+  const nlohmann::json trace = nlohmann::json::parse(f);
+  ASSERT_TRUE(trace["traceEvents"].is_array());
+  int h_events = 0;
+  for (auto &e : trace["traceEvents"]) {
+    ASSERT_EQ(e["ph"], "X");
+    ASSERT_TRUE(e["ts"].is_number() && e["dur"].is_number() && e["tid"].is_number());
+    h_events += e["name"] == "h_id";
+  }
+  EXPECT_EQ(h_events, 20);
+}
+
+TEST(StageLatency, HtmlReportIsProduced) {
+  run("videotestsrc num-buffers=20 ! identity name=i_id sleep-time=2000 ! fakesink");
+  const char *build = std::getenv("KEEPUP_BUILD_DIR");
+  ASSERT_NE(build, nullptr);
+  const std::string out = g_dir + "/report.html";
+  const std::string cmd =
+      std::string(build) + "/bin/keepup-trace-report " + jsonl() + " -o " + out;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream f(out);
+  const std::string html((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("i_id"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), std::string::npos) << "self-contained: no network";
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_NE(std::system((std::string(build) + "/bin/keepup-trace-report /nonexistent.jsonl -o " +
+                         g_dir + "/x.html 2>/dev/null")
+                            .c_str()),
+            0)
+      << "a missing input is an error";
+}
+
+int main(int argc, char **argv) {
+  char tmpl[] = "/tmp/keepup-tracer-XXXXXX";
+  g_dir = mkdtemp(tmpl);
+  const std::string tracers = "stagelatency(slow-ms=15,critical-ms=60,gap-ms=1000,file=" +
+                              jsonl() + ",trace-file=" + tracefile() + ")";
+  g_setenv("GST_TRACERS", tracers.c_str(), TRUE);
+  g_setenv("GST_PLUGIN_PATH_1_0", KEEPUP_TEST_PLUGIN_DIR, TRUE);
+  g_setenv("GST_PLUGIN_SYSTEM_PATH_1_0", KEEPUP_TEST_SYSTEM_PLUGIN_DIR, TRUE);
+  g_setenv("GST_REGISTRY_1_0", KEEPUP_TEST_REGISTRY, TRUE);
+  g_setenv("KEEPUP_BUILD_DIR", KEEPUP_TEST_BUILD_DIR, TRUE);
+  g_log_set_always_fatal(static_cast<GLogLevelFlags>(G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING |
+                                                     G_LOG_LEVEL_CRITICAL));
+  ::testing::InitGoogleTest(&argc, argv);
+  gst_init(&argc, &argv);
+  const int rc = RUN_ALL_TESTS();
+  std::system(("rm -rf '" + g_dir + "'").c_str());
+  return rc;
+}
