@@ -16,8 +16,12 @@
 namespace {
 
 std::string g_dir;
-std::string jsonl() { return g_dir + "/run.jsonl"; }
-std::string tracefile() { return g_dir + "/trace.json"; }
+std::string jsonl() {
+  return g_dir + "/run.jsonl";
+}
+std::string tracefile() {
+  return g_dir + "/trace.json";
+}
 
 GstTracer *stagelatency() {
   GList *tracers = gst_tracing_get_active_tracers();
@@ -113,9 +117,8 @@ TEST(StageLatency, ExclusiveTimesOfTwoSleepyStagesAndTheSlowestFirst) {
   const GValue *list = gst_structure_get_value(all, "stages");
   std::string first_of_ours;
   for (guint i = 0; i < gst_value_list_get_size(list) && first_of_ours.empty(); ++i) {
-    const std::string name =
-        gst_structure_get_string(gst_value_get_structure(gst_value_list_get_value(list, i)),
-                                 "element");
+    const std::string name = gst_structure_get_string(
+        gst_value_get_structure(gst_value_list_get_value(list, i)), "element");
     if (name.rfind("a_", 0) == 0)
       first_of_ours = name;
   }
@@ -193,11 +196,11 @@ TEST(StageLatency, OneStallGivesExactlyOneGapAtTheRightPad) {
 
 TEST(StageLatency, AStalledLiveSourceIsUpstreamIdle) {
   GError *error = nullptr;
-  GstElement *p = gst_parse_launch(
-      "appsrc name=e_src is-live=true format=time "
-      "caps=video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1 ! "
-      "identity name=e_id ! fakesink name=e_sink",
-      &error);
+  GstElement *p =
+      gst_parse_launch("appsrc name=e_src is-live=true format=time "
+                       "caps=video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1 ! "
+                       "identity name=e_id ! fakesink name=e_sink",
+                       &error);
   ASSERT_EQ(error, nullptr);
   GstElement *src = gst_bin_get_by_name(GST_BIN(p), "e_src");
   gst_element_set_state(p, GST_STATE_PLAYING);
@@ -289,8 +292,7 @@ TEST(StageLatency, HtmlReportIsProduced) {
   const char *build = std::getenv("KEEPUP_BUILD_DIR");
   ASSERT_NE(build, nullptr);
   const std::string out = g_dir + "/report.html";
-  const std::string cmd =
-      std::string(build) + "/bin/keepup-trace-report " + jsonl() + " -o " + out;
+  const std::string cmd = std::string(build) + "/bin/keepup-trace-report " + jsonl() + " -o " + out;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::ifstream f(out);
   const std::string html((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -308,15 +310,15 @@ TEST(StageLatency, HtmlReportIsProduced) {
 int main(int argc, char **argv) {
   char tmpl[] = "/tmp/keepup-tracer-XXXXXX";
   g_dir = mkdtemp(tmpl);
-  const std::string tracers = "stagelatency(slow-ms=15,critical-ms=60,gap-ms=1000,file=" +
-                              jsonl() + ",trace-file=" + tracefile() + ")";
+  const std::string tracers = "stagelatency(slow-ms=15,critical-ms=60,gap-ms=1000,file=" + jsonl() +
+                              ",trace-file=" + tracefile() + ")";
   g_setenv("GST_TRACERS", tracers.c_str(), TRUE);
   g_setenv("GST_PLUGIN_PATH_1_0", KEEPUP_TEST_PLUGIN_DIR, TRUE);
   g_setenv("GST_PLUGIN_SYSTEM_PATH_1_0", KEEPUP_TEST_SYSTEM_PLUGIN_DIR, TRUE);
   g_setenv("GST_REGISTRY_1_0", KEEPUP_TEST_REGISTRY, TRUE);
   g_setenv("KEEPUP_BUILD_DIR", KEEPUP_TEST_BUILD_DIR, TRUE);
-  g_log_set_always_fatal(static_cast<GLogLevelFlags>(G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING |
-                                                     G_LOG_LEVEL_CRITICAL));
+  g_log_set_always_fatal(
+      static_cast<GLogLevelFlags>(G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL));
   ::testing::InitGoogleTest(&argc, argv);
   gst_init(&argc, &argv);
   const int rc = RUN_ALL_TESTS();

@@ -71,8 +71,8 @@ std::string distribution_svg(const json &stages) {
     << "' font-family='sans-serif' font-size='12'>";
   for (double t = lo; t <= hi * 1.001; t *= 10) {
     o << "<line x1='" << x(t) << "' x2='" << x(t) << "' y1='10' y2='" << height - 25
-      << "' stroke='#ddd'/><text x='" << x(t) << "' y='" << height - 10
-      << "' text-anchor='middle'>" << fmt(t, t < 1 ? 3 : 0) << " ms</text>";
+      << "' stroke='#ddd'/><text x='" << x(t) << "' y='" << height - 10 << "' text-anchor='middle'>"
+      << fmt(t, t < 1 ? 3 : 0) << " ms</text>";
   }
   int i = 0;
   for (const auto &s : stages) {
@@ -85,10 +85,10 @@ std::string distribution_svg(const json &stages) {
       << "' y1='" << y + 9 << "' y2='" << y + 9 << "' stroke='#333'/>";
     o << "<rect x='" << x(s.value("p50_ms", 0.0)) << "' y='" << y + 2 << "' width='"
       << std::max(2.0, x(s.value("p95_ms", 0.0)) - x(s.value("p50_ms", 0.0)))
-      << "' height='14' fill='" << colour << "'><title>" << esc(s.value("element", ""))
-      << ": p50 " << fmt(s.value("p50_ms", 0.0)) << " ms, p95 " << fmt(s.value("p95_ms", 0.0))
-      << " ms, p99 " << fmt(s.value("p99_ms", 0.0)) << " ms, max "
-      << fmt(s.value("max_ms", 0.0)) << " ms</title></rect>";
+      << "' height='14' fill='" << colour << "'><title>" << esc(s.value("element", "")) << ": p50 "
+      << fmt(s.value("p50_ms", 0.0)) << " ms, p95 " << fmt(s.value("p95_ms", 0.0)) << " ms, p99 "
+      << fmt(s.value("p99_ms", 0.0)) << " ms, max " << fmt(s.value("max_ms", 0.0))
+      << " ms</title></rect>";
     o << "<line x1='" << x(s.value("p99_ms", 0.0)) << "' x2='" << x(s.value("p99_ms", 0.0))
       << "' y1='" << y + 2 << "' y2='" << y + 16 << "' stroke='#c33' stroke-width='2'/>";
   }
@@ -102,9 +102,8 @@ struct Series {
 };
 
 // A time axis with gap bars, slow-frame ticks, and lines for RSS and drops.
-std::string timeline_svg(double t_end, const std::vector<json> &gaps,
-                         const std::vector<json> &slow, const Series &rss,
-                         const std::vector<Series> &drops) {
+std::string timeline_svg(double t_end, const std::vector<json> &gaps, const std::vector<json> &slow,
+                         const Series &rss, const std::vector<Series> &drops) {
   const int width = 900, left = 60, plot = width - left - 20, lane = 90;
   const int height = lane * 3 + 60;
   if (t_end <= 0)
@@ -125,9 +124,9 @@ std::string timeline_svg(double t_end, const std::vector<json> &gaps,
     max_gap = std::max(max_gap, g.value("gap_s", 0.0));
   for (const auto &g : gaps) {
     const double h = max_gap > 0 ? (lane - 20) * g.value("gap_s", 0.0) / max_gap : 0;
-    o << "<rect x='" << x(g.value("t", 0.0)) - 2 << "' y='" << 10 + lane - h << "' width='4' height='"
-      << h << "' fill='#d9534f'><title>" << esc(g.value("pad", "")) << ": "
-      << fmt(g.value("gap_s", 0.0)) << " s</title></rect>";
+    o << "<rect x='" << x(g.value("t", 0.0)) - 2 << "' y='" << 10 + lane - h
+      << "' width='4' height='" << h << "' fill='#d9534f'><title>" << esc(g.value("pad", ""))
+      << ": " << fmt(g.value("gap_s", 0.0)) << " s</title></rect>";
   }
   for (const auto &s : slow)
     o << "<line x1='" << x(s.value("t", 0.0)) << "' x2='" << x(s.value("t", 0.0)) << "' y1='"
@@ -256,11 +255,11 @@ int main(int argc, char **argv) {
   for (const auto &s : stages)
     h << "<tr><td>" << esc(s.value("element", "")) << "</td><td>" << esc(s.value("kind", ""))
       << "</td><td>" << s.value("buffers", 0) << "</td><td>" << fmt(s.value("fps", 0.0), 1)
-      << "</td><td>" << fmt(s.value("mean_ms", 0.0)) << "</td><td>"
-      << fmt(s.value("p50_ms", 0.0)) << "</td><td>" << fmt(s.value("p95_ms", 0.0))
-      << "</td><td>" << fmt(s.value("p99_ms", 0.0)) << "</td><td>"
-      << fmt(s.value("max_ms", 0.0)) << "</td><td>" << fmt(100 * s.value("share", 0.0), 1)
-      << "%</td><td>" << fmt(s.value("max_gap_ms", 0.0), 1) << "</td></tr>";
+      << "</td><td>" << fmt(s.value("mean_ms", 0.0)) << "</td><td>" << fmt(s.value("p50_ms", 0.0))
+      << "</td><td>" << fmt(s.value("p95_ms", 0.0)) << "</td><td>" << fmt(s.value("p99_ms", 0.0))
+      << "</td><td>" << fmt(s.value("max_ms", 0.0)) << "</td><td>"
+      << fmt(100 * s.value("share", 0.0), 1) << "%</td><td>" << fmt(s.value("max_gap_ms", 0.0), 1)
+      << "</td></tr>";
   h << "</table><h2>Per-stage time distributions</h2><p>Exclusive time per buffer, log scale: "
        "box p50&ndash;p95, red tick p99, whisker to max. Grey: queues and sinks (waiting).</p>"
     << distribution_svg(stages) << "<h2>Timeline</h2>"
@@ -268,13 +267,13 @@ int main(int argc, char **argv) {
   if (gaps.empty())
     h << "<p>No gap over gap-ms.</p>";
   for (const auto &g : gaps) {
-    h << "<p class='gap'>" << fmt(g.value("t", 0.0), 2) << " s: GAP "
-      << fmt(g.value("gap_s", 0.0)) << " s at " << esc(g.value("pad", "")) << " &mdash; ";
+    h << "<p class='gap'>" << fmt(g.value("t", 0.0), 2) << " s: GAP " << fmt(g.value("gap_s", 0.0))
+      << " s at " << esc(g.value("pad", "")) << " &mdash; ";
     for (const auto &s : g["stages"])
       h << esc(s.value("element", "")) << " " << esc(s.value("kind", "")) << " "
         << fmt(s.value("s", 0.0)) << " s, ";
-    h << "upstream idle " << fmt(g.value("idle_s", 0.0)) << " s (src: "
-      << esc(g.value("src", "")) << ")</p>";
+    h << "upstream idle " << fmt(g.value("idle_s", 0.0)) << " s (src: " << esc(g.value("src", ""))
+      << ")</p>";
   }
   h << "</body></html>\n";
   std::ofstream o(out);

@@ -110,8 +110,10 @@ private:
 class PadClock {
 public:
   // Returns the gap since the previous arrival, or -1 for the first one.
+  // One pushing thread at a time per pad: plain relaxed load and store, no RMW.
   int64_t arrive(int64_t now) {
-    const int64_t prev = last_.exchange(now, std::memory_order_relaxed);
+    const int64_t prev = last_.load(std::memory_order_relaxed);
+    last_.store(now, std::memory_order_relaxed);
     if (prev < 0)
       return -1;
     const int64_t gap = now - prev;

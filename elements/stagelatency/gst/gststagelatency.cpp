@@ -94,6 +94,16 @@ struct PadState {
   std::atomic<uint64_t> gaps{0};
 };
 
+// What a push from one src pad means, cached on that pad (one qdata lookup per push),
+// rebuilt when the pad is relinked.
+struct PadLink {
+  GstPad *peer = nullptr; // identity of the link this was built for
+  bool tracked = false;   // false: bins (counted at their ghost pads), pads without elements
+  uint32_t pusher = sl::kIdle, receiver = sl::kIdle;
+  PadState *receiving = nullptr;
+  size_t push_fifo = 0, enter_fifo = 0; // residence FIFOs (queue-like pusher/receiver)
+};
+
 struct TraceEvent {
   uint32_t stage;
   int64_t start, dur;
@@ -101,6 +111,8 @@ struct TraceEvent {
 
 struct ThreadState {
   sl::ThreadLedger ledger;
+  std::array<bool, sl::ThreadLedger::kMaxDepth * 2> tracked{}; // per nested push: counted?
+  size_t tracked_depth = 0;
   std::vector<StageShard *> shards; // by stage id
   std::vector<TraceEvent> trace;    // reserved up front when trace-file is set
   std::atomic<size_t> trace_count{0};
@@ -139,8 +151,9 @@ struct _GstStageLatencyTracer {
 
 G_DEFINE_TYPE(GstStageLatencyTracer, gst_stage_latency_tracer, GST_TYPE_TRACER)
 
-static GQuark stage_quark, pad_quark;
-static thread_local ThreadState *tls_state = nullptr;
+static GQuark stage_quark, pad_quark, link_quark;
+// initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per push.
+static thread_local ThreadState *tls_state __attribute__((tls_model("initial-exec"))) = nullptr;
 static TracerState *the_tracer = nullptr; // for the exit-time summary
 
 // ---- helpers ------------------------------------------------------------------------------
@@ -332,38 +345,63 @@ static void on_telemetry(TracerState *self, ThreadState *ts, Stage *st, int64_t 
   write_json_line(self, "{\"type\":\"telemetry\",\"line\":\"" + json_escape(line) + "\"}");
 }
 
-static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad, GstClockTime pts) {
-  GstPad *peer = GST_PAD_PEER(pad);
+static PadLink *build_link(TracerState *self, GstPad *pad, GstPad *peer) {
+  auto *link = static_cast<PadLink *>(g_object_get_qdata(G_OBJECT(pad), link_quark));
+  if (!link) {
+    link = new PadLink();
+    g_object_set_qdata_full(G_OBJECT(pad), link_quark, link,
+                            [](gpointer l) { delete static_cast<PadLink *>(l); });
+  }
+  *link = PadLink{};
+  link->peer = peer;
   GstElement *receiver = peer ? element_of(peer) : nullptr;
   if (!receiver || GST_IS_BIN(receiver))
-    return; // bins: the push continues through their ghost pads and is counted there
-  const int64_t now = static_cast<int64_t>(ts_hook);
+    return link; // bins: the push continues through their ghost pads and is counted there
+  link->receiver = stage_for(self, receiver);
+  if (link->receiver == sl::kIdle)
+    return link;
   GstElement *pusher = element_of(pad);
-  const uint32_t rid = stage_for(self, receiver);
-  if (rid == sl::kIdle)
-    return;
-  const uint32_t pid = pusher ? stage_for(self, pusher) : sl::kIdle;
-  ThreadState *ts = thread_state(self);
-  ts->ledger.push_start(pid, rid, now);
+  link->pusher = pusher ? stage_for(self, pusher) : sl::kIdle;
+  const uint32_t padid = pad_for(self, peer, link->receiver);
+  link->receiving = padid == sl::kIdle ? nullptr : self->pads[padid].load();
+  link->push_fifo = pad_index(pad);
+  link->enter_fifo = pad_index(peer);
+  link->tracked = true;
+  return link;
+}
 
-  Stage *rst = self->stages[rid].load();
-  int64_t expected = -1;
-  rst->first_arrival.compare_exchange_strong(expected, now, std::memory_order_relaxed);
+static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad, GstClockTime pts) {
+  ThreadState *ts = thread_state(self);
+  GstPad *peer = GST_PAD_PEER(pad);
+  auto *link = static_cast<PadLink *>(g_object_get_qdata(G_OBJECT(pad), link_quark));
+  if (!link || link->peer != peer)
+    link = build_link(self, pad, peer);
+  const bool tracked = link->tracked && ts->tracked_depth < ts->tracked.size();
+  if (ts->tracked_depth < ts->tracked.size())
+    ts->tracked[ts->tracked_depth] = tracked;
+  ++ts->tracked_depth;
+  if (!tracked)
+    return;
+  const int64_t now = static_cast<int64_t>(ts_hook);
+  ts->ledger.push_start(link->pusher, link->receiver, now);
+
+  Stage *rst = self->stages[link->receiver].load(std::memory_order_relaxed);
+  if (rst->first_arrival.load(std::memory_order_relaxed) < 0)
+    rst->first_arrival.store(now, std::memory_order_relaxed);
   rst->last_arrival.store(now, std::memory_order_relaxed);
   if (rst->queue_like)
-    rst->fifos[pad_index(peer)].enter(pts, now);
-  if (pid != sl::kIdle) {
-    Stage *pst = self->stages[pid].load();
+    rst->fifos[link->enter_fifo].enter(pts, now);
+  if (link->pusher != sl::kIdle) {
+    Stage *pst = self->stages[link->pusher].load(std::memory_order_relaxed);
     if (pst->queue_like) {
-      const int64_t residence = pst->fifos[pad_index(pad)].leave(pts, now);
+      const int64_t residence = pst->fifos[link->push_fifo].leave(pts, now);
       if (residence >= 0)
-        shard(self, ts, pid)->residence.record(static_cast<uint64_t>(residence));
+        shard(self, ts, link->pusher)->residence.record(static_cast<uint64_t>(residence));
     }
   }
-  const uint32_t padid = pad_for(self, peer, rid);
-  if (padid == sl::kIdle)
+  PadState *ps = link->receiving;
+  if (!ps)
     return;
-  PadState *ps = self->pads[padid].load();
   const int64_t gap = ps->clock.arrive(now);
   if (gap > 0 && rst->reported) {
     if (gap > static_cast<int64_t>(self->params.gap_ms * 1e6))
@@ -373,13 +411,14 @@ static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad, GstCl
   }
 }
 
-static void push_post(TracerState *self, GstClockTime ts_hook, GstPad *pad) {
-  GstPad *peer = GST_PAD_PEER(pad);
-  GstElement *receiver = peer ? element_of(peer) : nullptr;
-  if (!receiver || GST_IS_BIN(receiver) || !tls_state)
+static void push_post(TracerState *self, GstClockTime ts_hook) {
+  ThreadState *ts = tls_state;
+  if (!ts || ts->tracked_depth == 0)
+    return; // the push started before the tracer saw this thread
+  --ts->tracked_depth;
+  if (ts->tracked_depth >= ts->tracked.size() || !ts->tracked[ts->tracked_depth])
     return;
   const int64_t now = static_cast<int64_t>(ts_hook);
-  ThreadState *ts = tls_state;
   const sl::ThreadLedger::Closed c = ts->ledger.push_end(now);
   if (!c.valid || c.stage == sl::kIdle)
     return;
@@ -391,9 +430,11 @@ static void push_post(TracerState *self, GstClockTime ts_hook, GstPad *pad) {
       ts->trace_count.store(n + 1, std::memory_order_release);
     }
   }
-  Stage *st = self->stages[c.stage].load();
   const double ms = c.exclusive_ns / 1e6;
-  if (st->queue_like || st->sink || !st->reported || ms <= self->params.slow_ms)
+  if (ms <= self->params.slow_ms)
+    return;
+  Stage *st = self->stages[c.stage].load(std::memory_order_relaxed);
+  if (st->queue_like || st->sink || !st->reported)
     return;
   const int64_t last = st->last_warn.load(std::memory_order_relaxed);
   if (last >= 0 && now - last < kWarnEveryNs) {
@@ -422,8 +463,8 @@ static void hook_push_list_pre(GObject *tracer, GstClockTime ts, GstPad *pad, Gs
   push_pre(GST_STAGE_LATENCY_TRACER(tracer)->state, ts, pad,
            first ? GST_BUFFER_PTS(first) : GST_CLOCK_TIME_NONE);
 }
-static void hook_push_post(GObject *tracer, GstClockTime ts, GstPad *pad, GstFlowReturn) {
-  push_post(GST_STAGE_LATENCY_TRACER(tracer)->state, ts, pad);
+static void hook_push_post(GObject *tracer, GstClockTime ts, GstPad *, GstFlowReturn) {
+  push_post(GST_STAGE_LATENCY_TRACER(tracer)->state, ts);
 }
 
 // ---- summaries ----------------------------------------------------------------------------
@@ -904,6 +945,7 @@ static void gst_stage_latency_tracer_class_init(GstStageLatencyTracerClass *klas
   G_OBJECT_CLASS(klass)->finalize = gst_stage_latency_tracer_finalize;
   stage_quark = g_quark_from_static_string("keepup-stagelatency-stage");
   pad_quark = g_quark_from_static_string("keepup-stagelatency-pad");
+  link_quark = g_quark_from_static_string("keepup-stagelatency-link");
 
   record_element = gst_tracer_record_new(
       "stagelatency-element.class", "element", GST_TYPE_STRUCTURE,
