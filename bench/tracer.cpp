@@ -38,7 +38,8 @@ double now_s() {
 bool launch(const std::string &tracers, const std::vector<std::string> &pipeline, Run &r) {
   std::vector<std::string> env;
   for (char **e = environ; *e; ++e)
-    if (std::string(*e).rfind("GST_TRACERS=", 0) != 0 && std::string(*e).rfind("GST_DEBUG=", 0) != 0)
+    if (std::string(*e).rfind("GST_TRACERS=", 0) != 0 &&
+        std::string(*e).rfind("GST_DEBUG=", 0) != 0)
       env.emplace_back(*e);
   if (!tracers.empty())
     env.push_back("GST_TRACERS=" + tracers);
@@ -114,8 +115,8 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "need positive --buffers, --rounds and --live-frames\n");
     return 2;
   }
-  std::string micro = "fakesrc num-buffers=" + std::to_string(buffers) +
-                      " sizetype=fixed sizemax=64 !";
+  std::string micro =
+      "fakesrc num-buffers=" + std::to_string(buffers) + " sizetype=fixed sizemax=64 !";
   for (int i = 0; i < 10; ++i)
     micro += " identity !";
   micro += " fakesink";
@@ -149,12 +150,11 @@ int main(int argc, char **argv) {
     }
   }
   const Run &anchor = sum["none"];
-  std::printf("\n%-14s %9s %9s %11s %10s\n", "tracer", "wall s", "cpu s", "wall/none",
-              "cpu/none");
+  std::printf("\n%-14s %9s %9s %11s %10s\n", "tracer", "wall s", "cpu s", "wall/none", "cpu/none");
   for (const auto &[name, tracers] : variants) {
     const Run &r = sum[name];
-    std::printf("%-14s %9.2f %9.2f %11.2f %10.2f\n", name.c_str(), r.wall / rounds,
-                r.cpu / rounds, r.wall / anchor.wall, r.cpu / anchor.cpu);
+    std::printf("%-14s %9.2f %9.2f %11.2f %10.2f\n", name.c_str(), r.wall / rounds, r.cpu / rounds,
+                r.wall / anchor.wall, r.cpu / anchor.cpu);
   }
   const double ratio = sum["stagelatency"].wall / anchor.wall;
   const double floor = sum["noop-hooks"].wall / anchor.wall;
@@ -163,7 +163,8 @@ int main(int argc, char **argv) {
   std::printf("      GStreamer's own dispatch of the same hooks (do-nothing tracer): %.2fx;\n"
               "      stagelatency's own work on top of it: %.2fx of the untraced run\n",
               floor, ratio - floor);
-  std::printf("      core latency tracer for comparison: %.2fx\n", sum["latency"].wall / anchor.wall);
+  std::printf("      core latency tracer for comparison: %.2fx\n",
+              sum["latency"].wall / anchor.wall);
 
   if (live) {
     const std::string pipeline =
@@ -185,8 +186,8 @@ int main(int argc, char **argv) {
       traced.cpu += b.cpu;
     }
     const double overhead = (traced.cpu / none.cpu - 1) * 100;
-    std::printf("%-14s %9s %9.2f\n%-14s %9s %9.2f\n", "none", "", none.cpu / rounds,
-                "stagelatency", "", traced.cpu / rounds);
+    std::printf("%-14s %9s %9.2f\n%-14s %9s %9.2f\n", "none", "", none.cpu / rounds, "stagelatency",
+                "", traced.cpu / rounds);
     std::printf("goal: CPU overhead <= 2 %%: %+.1f %% -> %s\n", overhead,
                 overhead <= 2.0 ? "met" : "NOT met");
   }

@@ -14,9 +14,10 @@ for plugin in ${KEEPUP_PLUGINS//;/ }; do
     echo "FAIL: $plugin was not loaded from the build tree"; echo "$out" | head -20; fail=1
   fi
   checked=$((checked + 1))
-  # Feature lines look like "  dropqueue: Drop queue" between the plugin header and the
-  # feature count line.
-  features=$(awk '/^  [a-z0-9_-]+: /{sub(":", "", $1); print $1}' <<<"$out")
+  # Feature lines look like "  dropqueue: Drop queue" (elements) or
+  # "  stagelatency (GstTracerFactory)" (tracers).
+  features=$(awk '/^  [a-z0-9_-]+: /{sub(":", "", $1); print $1}
+                  /^  [a-z0-9_-]+ \(Gst[A-Za-z]+Factory\)/{print $1}' <<<"$out")
   for feature in $features; do
     if ! gst-inspect-1.0 "$feature" >/dev/null 2>&1; then
       echo "FAIL: gst-inspect-1.0 $feature"; gst-inspect-1.0 "$feature" 2>&1 | tail -5; fail=1

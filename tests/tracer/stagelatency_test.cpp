@@ -186,6 +186,9 @@ TEST(StageLatency, OneStallGivesExactlyOneGapAtTheRightPad) {
 
   const auto gaps = gaps_with_prefix("d_");
   ASSERT_EQ(gaps.size(), 1u) << "one stall, one GAP line";
+  const double t = gaps[0]["t"].get<double>();
+  EXPECT_GT(t, 1.4) << "seconds since the tracer started, after the 1.5 s stall";
+  EXPECT_LT(t, 60.0);
   EXPECT_EQ(gaps[0]["pad"], "d_next:sink");
   EXPECT_GE(gaps[0]["gap_s"].get<double>(), 1.4);
   ASSERT_FALSE(gaps[0]["stages"].empty());
@@ -279,9 +282,13 @@ TEST(StageLatency, FilesParseAsJsonLinesAndChromeTrace) {
   const nlohmann::json trace = nlohmann::json::parse(f);
   ASSERT_TRUE(trace["traceEvents"].is_array());
   int h_events = 0;
+  const double wall_us = last["t"].get<double>() * 1e6;
   for (auto &e : trace["traceEvents"]) {
     ASSERT_EQ(e["ph"], "X");
     ASSERT_TRUE(e["ts"].is_number() && e["dur"].is_number() && e["tid"].is_number());
+    // Same time base as the JSON lines: microseconds since the tracer started.
+    ASSERT_GE(e["ts"].get<double>(), 0.0);
+    ASSERT_LE(e["ts"].get<double>(), wall_us);
     h_events += e["name"] == "h_id";
   }
   EXPECT_EQ(h_events, 20);

@@ -42,6 +42,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -133,7 +134,10 @@ struct TracerState {
   std::atomic<uint32_t> n_pads{0};
   std::vector<ThreadState *> threads;
   FILE *file = nullptr;
-  int64_t start_ns = 0;
+  int64_t start_ns = 0; // gst_util_get_timestamp() when the tracer started
+  // Hook timestamps count from GStreamer's trace start, not from gst_util_get_timestamp()'s
+  // origin: this offset (taken at the first hook) turns them into the same time base.
+  std::atomic<int64_t> hook_offset{INT64_MIN};
   sl::RssTrend rss; // timer thread only
   bool memory_warned = false, growth_warned = false;
   std::thread timer;
@@ -196,6 +200,13 @@ static std::string json_escape(const std::string &s) {
     }
   }
   return out;
+}
+
+// Seconds since the tracer started, for a hook timestamp.
+static double hook_seconds(TracerState *self, int64_t hook_ns) {
+  return static_cast<double>(hook_ns + self->hook_offset.load(std::memory_order_relaxed) -
+                             self->start_ns) /
+         1e9;
 }
 
 static void write_json_line(TracerState *self, const std::string &line) {
@@ -310,7 +321,7 @@ static void on_gap(TracerState *self, ThreadState *ts, PadState *ps, int64_t gap
   const auto infos = stage_infos(self);
   const std::string line = sl::format_gap_line(ps->name, gap, a, infos);
   g_printerr("stagelatency: %s\n", line.c_str());
-  std::string json = "{\"type\":\"gap\",\"t\":" + std::to_string((now - self->start_ns) / 1e9) +
+  std::string json = "{\"type\":\"gap\",\"t\":" + std::to_string(hook_seconds(self, now)) +
                      ",\"pad\":\"" + json_escape(ps->name) +
                      "\",\"gap_s\":" + std::to_string(gap / 1e9) + ",\"stages\":[";
   for (size_t i = 0; i < a.stages.size(); ++i) {
@@ -371,6 +382,10 @@ static PadLink *build_link(TracerState *self, GstPad *pad, GstPad *peer) {
 }
 
 static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad, GstClockTime pts) {
+  if (G_UNLIKELY(self->hook_offset.load(std::memory_order_relaxed) == INT64_MIN)) {
+    int64_t unset = INT64_MIN; // first thing, so the offset is as exact as it can be
+    self->hook_offset.compare_exchange_strong(unset, mono_ns() - static_cast<int64_t>(ts_hook));
+  }
   ThreadState *ts = thread_state(self);
   GstPad *peer = GST_PAD_PEER(pad);
   auto *link = static_cast<PadLink *>(g_object_get_qdata(G_OBJECT(pad), link_quark));
@@ -450,7 +465,7 @@ static void push_post(TracerState *self, GstClockTime ts_hook) {
              suppressed ? (" +" + std::to_string(suppressed) + " more in the last second").c_str()
                         : "");
   write_json_line(self, std::string("{\"type\":\"") + (critical ? "critical" : "slow") +
-                            "\",\"t\":" + std::to_string((now - self->start_ns) / 1e9) +
+                            "\",\"t\":" + std::to_string(hook_seconds(self, now)) +
                             ",\"element\":\"" + json_escape(st->name) +
                             "\",\"ms\":" + std::to_string(ms) + "}");
 }
@@ -624,7 +639,7 @@ static void write_trace_file(TracerState *self) {
                    "%s{\"name\":\"%s\",\"cat\":\"stage\",\"ph\":\"X\",\"pid\":1,\"tid\":%llu,"
                    "\"ts\":%.3f,\"dur\":%.3f}",
                    first ? "" : ",\n", json_escape(infos[e.stage].name).c_str(),
-                   static_cast<unsigned long long>(ts->tid), (e.start - self->start_ns) / 1e3,
+                   static_cast<unsigned long long>(ts->tid), hook_seconds(self, e.start) * 1e6,
                    e.dur / 1e3);
       first = false;
     }
