@@ -5,11 +5,12 @@ JOBS ?= $(shell nproc)
 DEMO_SECONDS ?= 15
 BENCH_ARGS ?=
 BENCH_SINK_ARGS ?=
+BENCH_TRACER_ARGS ?=
 # Run the apps against the plugins in the build tree, not an installed copy.
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo bench bench-overload bench-sink meson install format format-check clean
+.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer meson install format format-check clean
 
 all: build
 
@@ -25,13 +26,22 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 300
 
-demo: build
-	$(RUN_ENV) $(BUILD)/bin/keepup-overload-demo --seconds $(DEMO_SECONDS) --output $(BUILD)/overload-demo.ts
+# The demo runs with the stagelatency tracer on: its summary ends the output, and its
+# JSON lines become an HTML report.
+DEMO_TRACERS ?= stagelatency(interval=5,gap-ms=1000,file=$(CURDIR)/$(BUILD)/demo-trace.jsonl,trace-file=$(CURDIR)/$(BUILD)/demo-trace.json)
 
-bench: bench-overload bench-sink
+demo: build
+	$(RUN_ENV) GST_TRACERS="$(DEMO_TRACERS)" $(BUILD)/bin/keepup-overload-demo --seconds $(DEMO_SECONDS) --output $(BUILD)/overload-demo.ts
+	$(BUILD)/bin/keepup-trace-report $(BUILD)/demo-trace.jsonl -o $(BUILD)/demo-report.html
+	@echo "recording: $(BUILD)/overload-demo.ts  report: $(BUILD)/demo-report.html  trace (Perfetto): $(BUILD)/demo-trace.json"
+
+bench: bench-overload bench-sink bench-tracer
 
 bench-overload: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
+
+bench-tracer: build
+	$(RUN_ENV) $(BUILD)/bin/keepup-bench-tracer $(BENCH_TRACER_ARGS)
 
 bench-sink: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-sink --dir $(BUILD) $(BENCH_SINK_ARGS)

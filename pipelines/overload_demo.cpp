@@ -256,6 +256,8 @@ void print_summary(const App &app, const Options &o) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // Line-buffered even into a pipe, so our lines and the tracer's stderr keep their order.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   gst_init(&argc, &argv);
   Options o;
   if (!parse(argc, argv, o)) {

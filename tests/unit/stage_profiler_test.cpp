@@ -142,12 +142,17 @@ TEST(ResidenceFifo, MatchesThroughDrops) {
   EXPECT_EQ(q.leave(999, 70), -1);
 }
 
-TEST(RssTrend, GrowthPerMinute) {
-  RssTrend r;
-  for (int s = 0; s <= 30; ++s)
-    r.add(s * 1'000'000'000LL, 100.0 + s * 0.5); // 30 MB per minute
-  EXPECT_NEAR(r.growth_mb_per_min(), 30.0, 0.01);
-  EXPECT_DOUBLE_EQ(r.peak_mb(), 115.0);
+TEST(RssTrend, GrowthPerMinuteAfterWarmUp) {
+  RssTrend r;                   // 10 s warm-up
+  for (int s = 0; s <= 30; ++s) // a 1 GB start-up jump, then 30 MB per minute
+    r.add(s * 1'000'000'000LL, s < 3 ? 100.0 + s * 500 : 1100.0 + s * 0.5);
+  EXPECT_NEAR(r.growth_mb_per_min(), 30.0, 0.01) << "the start-up jump is not a trend";
+  EXPECT_DOUBLE_EQ(r.peak_mb(), 1115.0);
+  EXPECT_DOUBLE_EQ(r.last_mb(), 1115.0);
+  RssTrend twelve_seconds;
+  for (int s = 0; s <= 12; ++s)
+    twelve_seconds.add(s * 1'000'000'000LL, 100.0 + s * 100);
+  EXPECT_EQ(twelve_seconds.growth_mb_per_min(), 0.0) << "2 s after warm-up say nothing";
   RssTrend short_run;
   short_run.add(0, 1);
   short_run.add(1'000'000'000, 500);

@@ -190,8 +190,13 @@ std::string format_gap_line(const std::string &pad, int64_t gap_ns, const Attrib
 // ---- RssTrend -----------------------------------------------------------------------------
 
 void RssTrend::add(int64_t t_ns, double rss_mb) {
-  samples_.emplace_back(t_ns, rss_mb);
   peak_ = std::max(peak_, rss_mb);
+  last_ = rss_mb;
+  if (first_ns_ < 0)
+    first_ns_ = t_ns;
+  if (t_ns - first_ns_ < warmup_ns_)
+    return;
+  samples_.emplace_back(t_ns, rss_mb);
   const int64_t window = 60LL * 1'000'000'000;
   while (samples_.size() > 2 && samples_.back().first - samples_.front().first > window)
     samples_.erase(samples_.begin());

@@ -171,17 +171,22 @@ struct StageInfo {
 std::string format_gap_line(const std::string &pad, int64_t gap_ns, const Attribution &a,
                             const std::vector<StageInfo> &stages);
 
-// RSS growth over a sliding window of (t, rss) samples, MB per minute.
+// RSS growth over a sliding window of (t, rss) samples, MB per minute. The first
+// `warmup_ns` after the first sample are left out: start-up allocation is not a trend.
 class RssTrend {
 public:
+  explicit RssTrend(int64_t warmup_ns = 10'000'000'000LL) : warmup_ns_(warmup_ns) {}
   void add(int64_t t_ns, double rss_mb);
   double growth_mb_per_min() const;
-  double last_mb() const { return samples_.empty() ? 0 : samples_.back().second; }
+  double last_mb() const { return last_; }
   double peak_mb() const { return peak_; }
 
 private:
   std::vector<std::pair<int64_t, double>> samples_;
   double peak_ = 0;
+  int64_t warmup_ns_;
+  int64_t first_ns_ = -1;
+  double last_ = 0;
 };
 
 } // namespace keepup::stagelatency
