@@ -11,6 +11,7 @@
 #include <gst/gst.h>
 
 #include "bench_util.hpp"
+#include "least_squares.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -56,22 +57,6 @@ double rss_mb() {
     if (line.rfind("VmRSS:", 0) == 0)
       return static_cast<double>(std::strtoull(line.c_str() + 6, nullptr, 10)) / 1024.0;
   return 0;
-}
-
-// Least-squares slope of (t, rss) in MB per minute.
-double slope_per_minute(const std::vector<std::pair<double, double>> &samples) {
-  if (samples.size() < 2)
-    return 0;
-  double st = 0, sr = 0, stt = 0, str = 0;
-  for (const auto &[t, r] : samples) {
-    st += t;
-    sr += r;
-    stt += t * t;
-    str += t * r;
-  }
-  const double n = static_cast<double>(samples.size());
-  const double denom = n * stt - st * st;
-  return denom == 0 ? 0 : (n * str - st * sr) / denom * 60.0;
 }
 
 struct Counter {
@@ -139,8 +124,8 @@ int run_child(const Config &c) {
   std::printf(
       "RESULT variant=%s rss10_mb=%.1f rss_end_mb=%.1f growth_mb_min=%.2f in=%" G_GUINT64_FORMAT
       " out=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT " cpu_s=%.2f\n",
-      c.child.c_str(), rss10, rss_end, slope_per_minute(after_warmup), n_in, n_out,
-      n_in - n_out - level, cpu);
+      c.child.c_str(), rss10, rss_end, keepup::least_squares_slope(after_warmup) * 60.0, n_in,
+      n_out, n_in - n_out - level, cpu);
   gst_object_unref(sink);
   gst_object_unref(src);
   gst_object_unref(xe);

@@ -620,22 +620,14 @@ int decode_h264(GstCaps *caps, const std::vector<GstBuffer *> &buffers, std::str
       "fakesink name=sink signal-handoffs=true sync=false",
       nullptr);
   GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
-  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  std::atomic<int> decoded{0};
-  g_signal_connect(sink, "handoff",
-                   G_CALLBACK(+[](GstElement *, GstBuffer *, GstPad *, gpointer count) {
-                     ++*static_cast<std::atomic<int> *>(count);
-                   }),
-                   &decoded);
   g_object_set(src, "caps", caps, nullptr);
   for (auto *b : buffers)
     gst_app_src_push_buffer(GST_APP_SRC(src), gst_buffer_ref(b));
   gst_app_src_end_of_stream(GST_APP_SRC(src));
-  error = run_to_eos(pipeline);
+  const int decoded = count_handoffs_to_eos(pipeline, error);
   gst_object_unref(src);
-  gst_object_unref(sink);
   gst_object_unref(pipeline);
-  return decoded.load();
+  return decoded;
 }
 
 } // namespace

@@ -162,4 +162,19 @@ inline std::string run_to_eos(GstElement *pipeline, GstClockTime timeout = 60 * 
   return error;
 }
 
+// Counts the buffers reaching the fakesink named "sink" (signal-handoffs=true) while a
+// pipeline runs to EOS; the run's error text (or "") goes to `error`.
+inline int count_handoffs_to_eos(GstElement *pipeline, std::string &error) {
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  std::atomic<int> frames{0};
+  g_signal_connect(sink, "handoff",
+                   G_CALLBACK(+[](GstElement *, GstBuffer *, GstPad *, gpointer count) {
+                     ++*static_cast<std::atomic<int> *>(count);
+                   }),
+                   &frames);
+  error = run_to_eos(pipeline);
+  gst_object_unref(sink);
+  return frames.load();
+}
+
 } // namespace keepup::test

@@ -105,17 +105,9 @@ int decoded_frames(const std::string &path, std::string &error) {
       path.c_str());
   GstElement *pipeline = gst_parse_launch(desc, nullptr);
   g_free(desc);
-  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  std::atomic<int> frames{0};
-  g_signal_connect(sink, "handoff",
-                   G_CALLBACK(+[](GstElement *, GstBuffer *, GstPad *, gpointer count) {
-                     ++*static_cast<std::atomic<int> *>(count);
-                   }),
-                   &frames);
-  error = run_to_eos(pipeline);
-  gst_object_unref(sink);
+  const int frames = count_handoffs_to_eos(pipeline, error);
   gst_object_unref(pipeline);
-  return frames.load();
+  return frames;
 }
 
 GError *first_error(BusTap &tap) {

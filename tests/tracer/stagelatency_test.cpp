@@ -33,20 +33,32 @@ GstTracer *stagelatency() {
   return found;
 }
 
-// The get-stats entry of one element, or an empty structure pointer.
-GstStructure *stage_stats(const std::string &element) {
+// The tracer's get-stats snapshot (caller frees).
+GstStructure *all_stats() {
   GstTracer *tracer = stagelatency();
   EXPECT_NE(tracer, nullptr);
   GstStructure *all = nullptr;
   g_signal_emit_by_name(tracer, "get-stats", &all);
   gst_object_unref(tracer);
-  GstStructure *found = nullptr;
+  return all;
+}
+
+// The stage entries of a snapshot, in its order (slowest first).
+std::vector<const GstStructure *> stage_list(const GstStructure *all) {
+  std::vector<const GstStructure *> out;
   const GValue *list = gst_structure_get_value(all, "stages");
-  for (guint i = 0; list && i < gst_value_list_get_size(list); ++i) {
-    const GstStructure *s = gst_value_get_structure(gst_value_list_get_value(list, i));
+  for (guint i = 0; list && i < gst_value_list_get_size(list); ++i)
+    out.push_back(gst_value_get_structure(gst_value_list_get_value(list, i)));
+  return out;
+}
+
+// The get-stats entry of one element (caller frees), or nullptr.
+GstStructure *stage_stats(const std::string &element) {
+  GstStructure *all = all_stats();
+  GstStructure *found = nullptr;
+  for (const GstStructure *s : stage_list(all))
     if (element == gst_structure_get_string(s, "element"))
       found = gst_structure_copy(s);
-  }
   gst_structure_free(all);
   return found;
 }
@@ -110,16 +122,11 @@ TEST(StageLatency, ExclusiveTimesOfTwoSleepyStagesAndTheSlowestFirst) {
   gst_structure_get_uint64(slow, "buffers", &n);
   EXPECT_EQ(n, 40u);
   // Slowest first: among this pipeline's stages a_slow leads the list.
-  GstTracer *tracer = stagelatency();
-  GstStructure *all = nullptr;
-  g_signal_emit_by_name(tracer, "get-stats", &all);
-  gst_object_unref(tracer);
-  const GValue *list = gst_structure_get_value(all, "stages");
+  GstStructure *all = all_stats();
   std::string first_of_ours;
-  for (guint i = 0; i < gst_value_list_get_size(list) && first_of_ours.empty(); ++i) {
-    const std::string name = gst_structure_get_string(
-        gst_value_get_structure(gst_value_list_get_value(list, i)), "element");
-    if (name.rfind("a_", 0) == 0)
+  for (const GstStructure *s : stage_list(all)) {
+    const std::string name = gst_structure_get_string(s, "element");
+    if (first_of_ours.empty() && name.rfind("a_", 0) == 0)
       first_of_ours = name;
   }
   EXPECT_EQ(first_of_ours, "a_slow");
@@ -248,6 +255,34 @@ TEST(StageLatency, SlowAndCriticalLinesNameTheElementOncePerSecond) {
     EXPECT_NE(e["element"], "f_crit") << "over critical-ms is CRITICAL, not SLOW";
 }
 
+TEST(StageLatency, TelemetryBreaksDownTheFirstFramesAtEachSink) {
+  run("videotestsrc num-buffers=10 ! video/x-raw,width=64,height=64 ! "
+      "identity name=j_work sleep-time=10000 ! fakesink name=j_sink");
+  std::vector<std::string> lines;
+  for (auto &e : events("telemetry")) {
+    const std::string line = e["line"];
+    if (line.find(" at j_sink:") != std::string::npos)
+      lines.push_back(line);
+  }
+  // The first buffer has no predecessor to measure from: frames 2..4 (telemetry-frames=3).
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto &line : lines) {
+    EXPECT_NE(line.find("[TELEMETRY] Frame"), std::string::npos) << line;
+    EXPECT_NE(line.find("j_work="), std::string::npos) << line;
+    EXPECT_NE(line.find("TOTAL="), std::string::npos) << line;
+  }
+}
+
+TEST(StageLatency, MemoryLimitWarnsOnce) {
+  // The tracer samples RSS every second: run a little over two seconds.
+  run("videotestsrc is-live=true num-buffers=70 ! video/x-raw,width=64,height=64 ! fakesink");
+  const auto warnings = events("memory-warning");
+  ASSERT_EQ(warnings.size(), 1u) << "over memory-limit-mb=1: warned once, not every second";
+  EXPECT_EQ(warnings[0]["reason"], "limit");
+  EXPECT_GT(warnings[0]["rss_mb"].get<double>(), 1.0);
+  EXPECT_GE(events("memory").size(), 2u) << "RSS sampled every second";
+}
+
 TEST(StageLatency, GetStatsHasTheDocumentedFields) {
   run("videotestsrc num-buffers=5 ! identity name=g_id ! fakesink");
   GstStructure *s = stage_stats("g_id");
@@ -258,10 +293,7 @@ TEST(StageLatency, GetStatsHasTheDocumentedFields) {
   EXPECT_TRUE(gst_structure_has_field_typed(s, "fps", G_TYPE_DOUBLE));
   EXPECT_STREQ(gst_structure_get_string(s, "kind"), "processing");
   gst_structure_free(s);
-  GstTracer *tracer = stagelatency();
-  GstStructure *all = nullptr;
-  g_signal_emit_by_name(tracer, "get-stats", &all);
-  gst_object_unref(tracer);
+  GstStructure *all = all_stats();
   EXPECT_TRUE(gst_structure_has_name(all, "stagelatency-stats"));
   for (const char *f : {"rss-mb", "peak-rss-mb", "growth-mb-per-min"})
     EXPECT_TRUE(gst_structure_has_field_typed(all, f, G_TYPE_DOUBLE)) << f;
@@ -317,8 +349,10 @@ TEST(StageLatency, HtmlReportIsProduced) {
 int main(int argc, char **argv) {
   char tmpl[] = "/tmp/keepup-tracer-XXXXXX";
   g_dir = mkdtemp(tmpl);
-  const std::string tracers = "stagelatency(slow-ms=15,critical-ms=60,gap-ms=1000,file=" + jsonl() +
-                              ",trace-file=" + tracefile() + ")";
+  // memory-limit-mb=1: any process is over it, so the warning path is exercised.
+  const std::string tracers = "stagelatency(slow-ms=15,critical-ms=60,gap-ms=1000,"
+                              "telemetry-frames=3,memory-limit-mb=1,file=" +
+                              jsonl() + ",trace-file=" + tracefile() + ")";
   g_setenv("GST_TRACERS", tracers.c_str(), TRUE);
   g_setenv("GST_PLUGIN_PATH_1_0", KEEPUP_TEST_PLUGIN_DIR, TRUE);
   g_setenv("GST_PLUGIN_SYSTEM_PATH_1_0", KEEPUP_TEST_SYSTEM_PLUGIN_DIR, TRUE);

@@ -1,5 +1,7 @@
 #include "stage_profiler.hpp"
 
+#include "least_squares.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -205,18 +207,10 @@ void RssTrend::add(int64_t t_ns, double rss_mb) {
 double RssTrend::growth_mb_per_min() const {
   if (samples_.size() < 3 || samples_.back().first - samples_.front().first < 10'000'000'000LL)
     return 0; // less than 10 s of history says nothing about a trend
-  double st = 0, sr = 0, stt = 0, str = 0;
-  const double t0 = static_cast<double>(samples_.front().first);
-  for (const auto &[t, r] : samples_) {
-    const double x = (static_cast<double>(t) - t0) / 60e9;
-    st += x;
-    sr += r;
-    stt += x * x;
-    str += x * r;
-  }
-  const double n = static_cast<double>(samples_.size());
-  const double denom = n * stt - st * st;
-  return denom == 0 ? 0 : (n * str - st * sr) / denom;
+  std::vector<std::pair<double, double>> per_minute;
+  for (const auto &[t, mb] : samples_)
+    per_minute.emplace_back(static_cast<double>(t - samples_.front().first) / 60e9, mb);
+  return least_squares_slope(per_minute);
 }
 
 } // namespace keepup::stagelatency

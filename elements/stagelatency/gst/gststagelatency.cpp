@@ -747,6 +747,9 @@ static void timer_loop(TracerState *self) {
       self->memory_warned = true;
       g_printerr("stagelatency: MEMORY RSS %.0f MB is over memory-limit-mb %.0f\n", mb,
                  self->params.memory_limit_mb);
+      write_json_line(self, "{\"type\":\"memory-warning\",\"reason\":\"limit\",\"t\":" +
+                                std::to_string((now - self->start_ns) / 1e9) +
+                                ",\"rss_mb\":" + std::to_string(mb) + "}");
     }
     if (self->params.memory_growth_mb_per_min > 0 &&
         growth > self->params.memory_growth_mb_per_min && !self->growth_warned) {
@@ -754,6 +757,10 @@ static void timer_loop(TracerState *self) {
       g_printerr("stagelatency: MEMORY RSS grows %.1f MB/min, over memory-growth-mb-per-min "
                  "%.1f (now %.0f MB)\n",
                  growth, self->params.memory_growth_mb_per_min, mb);
+      write_json_line(self, "{\"type\":\"memory-warning\",\"reason\":\"growth\",\"t\":" +
+                                std::to_string((now - self->start_ns) / 1e9) +
+                                ",\"rss_mb\":" + std::to_string(mb) +
+                                ",\"growth_mb_per_min\":" + std::to_string(growth) + "}");
     }
     if (self->params.interval_s > 0 && now >= next_summary) {
       summary(self, false);
@@ -962,37 +969,29 @@ static void gst_stage_latency_tracer_class_init(GstStageLatencyTracerClass *klas
   pad_quark = g_quark_from_static_string("keepup-stagelatency-pad");
   link_quark = g_quark_from_static_string("keepup-stagelatency-link");
 
-  record_element = gst_tracer_record_new(
-      "stagelatency-element.class", "element", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_STRING, "related-to",
-                        GST_TYPE_TRACER_VALUE_SCOPE, GST_TRACER_VALUE_SCOPE_ELEMENT, nullptr),
-      "buffers", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr), "total-ns",
-      GST_TYPE_STRUCTURE, gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr),
-      "p50-ns", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr), "p95-ns",
-      GST_TYPE_STRUCTURE, gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr),
-      "p99-ns", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr), "max-ns",
-      GST_TYPE_STRUCTURE, gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr),
-      nullptr);
-  record_gap = gst_tracer_record_new(
-      "stagelatency-gap.class", "pad", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_STRING, "related-to",
-                        GST_TYPE_TRACER_VALUE_SCOPE, GST_TRACER_VALUE_SCOPE_PAD, nullptr),
-      "gap-ns", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr), "idle-ns",
-      GST_TYPE_STRUCTURE, gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT64, nullptr),
-      "attribution", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_STRING, nullptr), nullptr);
-  record_summary = gst_tracer_record_new(
-      "stagelatency-summary.class", "final", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_BOOLEAN, "related-to",
-                        GST_TYPE_TRACER_VALUE_SCOPE, GST_TRACER_VALUE_SCOPE_PROCESS, nullptr),
-      "wall-s", GST_TYPE_STRUCTURE,
-      gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_DOUBLE, nullptr), "stages",
-      GST_TYPE_STRUCTURE, gst_structure_new("value", "type", G_TYPE_GTYPE, G_TYPE_UINT, nullptr),
-      nullptr);
+  // A record field: its type, and for the first field what it relates to.
+  auto field = [](GType type) {
+    return gst_structure_new("value", "type", G_TYPE_GTYPE, type, nullptr);
+  };
+  auto scoped = [](GType type, GstTracerValueScope scope) {
+    return gst_structure_new("value", "type", G_TYPE_GTYPE, type, "related-to",
+                             GST_TYPE_TRACER_VALUE_SCOPE, scope, nullptr);
+  };
+  const GType S = GST_TYPE_STRUCTURE;
+  record_element =
+      gst_tracer_record_new("stagelatency-element.class", "element", S,
+                            scoped(G_TYPE_STRING, GST_TRACER_VALUE_SCOPE_ELEMENT), "buffers", S,
+                            field(G_TYPE_UINT64), "total-ns", S, field(G_TYPE_UINT64), "p50-ns", S,
+                            field(G_TYPE_UINT64), "p95-ns", S, field(G_TYPE_UINT64), "p99-ns", S,
+                            field(G_TYPE_UINT64), "max-ns", S, field(G_TYPE_UINT64), nullptr);
+  record_gap = gst_tracer_record_new("stagelatency-gap.class", "pad", S,
+                                     scoped(G_TYPE_STRING, GST_TRACER_VALUE_SCOPE_PAD), "gap-ns", S,
+                                     field(G_TYPE_UINT64), "idle-ns", S, field(G_TYPE_UINT64),
+                                     "attribution", S, field(G_TYPE_STRING), nullptr);
+  record_summary =
+      gst_tracer_record_new("stagelatency-summary.class", "final", S,
+                            scoped(G_TYPE_BOOLEAN, GST_TRACER_VALUE_SCOPE_PROCESS), "wall-s", S,
+                            field(G_TYPE_DOUBLE), "stages", S, field(G_TYPE_UINT), nullptr);
   GST_OBJECT_FLAG_SET(record_element, GST_OBJECT_FLAG_MAY_BE_LEAKED);
   GST_OBJECT_FLAG_SET(record_gap, GST_OBJECT_FLAG_MAY_BE_LEAKED);
   GST_OBJECT_FLAG_SET(record_summary, GST_OBJECT_FLAG_MAY_BE_LEAKED);
