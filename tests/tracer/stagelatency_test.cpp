@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -70,11 +71,17 @@ double ms(const GstStructure *s, const char *field) {
 }
 
 // Runs a launch line to EOS and to NULL (which writes the final summary and trace file).
-void run(const std::string &desc) {
+// `setup` runs on the pipeline before it starts; `feed` right after it starts.
+void run(const std::string &desc, const std::function<void(GstElement *)> &setup = {},
+         const std::function<void(GstElement *)> &feed = {}) {
   GError *error = nullptr;
   GstElement *p = gst_parse_launch(desc.c_str(), &error);
   ASSERT_EQ(error, nullptr) << error->message;
+  if (setup)
+    setup(p);
   gst_element_set_state(p, GST_STATE_PLAYING);
+  if (feed)
+    feed(p);
   GstBus *bus = gst_element_get_bus(p);
   GstMessage *m = gst_bus_timed_pop_filtered(
       bus, 120 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
@@ -166,30 +173,19 @@ TEST(StageLatency, EncoderWithDelayIsNotChargedForDownstream) {
 }
 
 TEST(StageLatency, OneStallGivesExactlyOneGapAtTheRightPad) {
-  GError *error = nullptr;
-  GstElement *p = gst_parse_launch(
-      "videotestsrc num-buffers=20 ! video/x-raw,width=64,height=64 ! "
-      "identity name=d_block signal-handoffs=true ! identity name=d_next ! fakesink name=d_sink",
-      &error);
-  ASSERT_EQ(error, nullptr);
-  GstElement *block = gst_bin_get_by_name(GST_BIN(p), "d_block");
   static int seen = 0;
   seen = 0;
-  g_signal_connect(block, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *, gpointer) {
-                     if (++seen == 10)
-                       g_usleep(1500 * 1000); // the stall this test is about
-                   }),
-                   nullptr);
-  gst_object_unref(block);
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(p);
-  GstMessage *m = gst_bus_timed_pop_filtered(
-      bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_NE(m, nullptr);
-  gst_message_unref(m);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(p);
+  run("videotestsrc num-buffers=20 ! video/x-raw,width=64,height=64 ! "
+      "identity name=d_block signal-handoffs=true ! identity name=d_next ! fakesink name=d_sink",
+      [](GstElement *p) {
+        GstElement *block = gst_bin_get_by_name(GST_BIN(p), "d_block");
+        g_signal_connect(block, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *, gpointer) {
+                           if (++seen == 10)
+                             g_usleep(1500 * 1000); // the stall this test is about
+                         }),
+                         nullptr);
+        gst_object_unref(block);
+      });
 
   const auto gaps = gaps_with_prefix("d_");
   ASSERT_EQ(gaps.size(), 1u) << "one stall, one GAP line";
@@ -205,33 +201,22 @@ TEST(StageLatency, OneStallGivesExactlyOneGapAtTheRightPad) {
 }
 
 TEST(StageLatency, AStalledLiveSourceIsUpstreamIdle) {
-  GError *error = nullptr;
-  GstElement *p =
-      gst_parse_launch("appsrc name=e_src is-live=true format=time "
-                       "caps=video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1 ! "
-                       "identity name=e_id ! fakesink name=e_sink",
-                       &error);
-  ASSERT_EQ(error, nullptr);
-  GstElement *src = gst_bin_get_by_name(GST_BIN(p), "e_src");
-  gst_element_set_state(p, GST_STATE_PLAYING);
-  for (int i = 0; i < 10; ++i) {
-    if (i == 5)
-      g_usleep(1500 * 1000); // the source has nothing to give for 1.5 s
-    GstBuffer *b = gst_buffer_new_allocate(nullptr, 64, nullptr);
-    GST_BUFFER_PTS(b) = i * GST_SECOND / 30;
-    gst_app_src_push_buffer(GST_APP_SRC(src), b);
-    g_usleep(5 * 1000);
-  }
-  gst_app_src_end_of_stream(GST_APP_SRC(src));
-  GstBus *bus = gst_element_get_bus(p);
-  GstMessage *m = gst_bus_timed_pop_filtered(
-      bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  ASSERT_NE(m, nullptr);
-  gst_message_unref(m);
-  gst_element_set_state(p, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(src);
-  gst_object_unref(p);
+  run("appsrc name=e_src is-live=true format=time "
+      "caps=video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1 ! "
+      "identity name=e_id ! fakesink name=e_sink",
+      {}, [](GstElement *p) {
+        GstElement *src = gst_bin_get_by_name(GST_BIN(p), "e_src");
+        for (int i = 0; i < 10; ++i) {
+          if (i == 5)
+            g_usleep(1500 * 1000); // the source has nothing to give for 1.5 s
+          GstBuffer *b = gst_buffer_new_allocate(nullptr, 64, nullptr);
+          GST_BUFFER_PTS(b) = i * GST_SECOND / 30;
+          gst_app_src_push_buffer(GST_APP_SRC(src), b);
+          g_usleep(5 * 1000);
+        }
+        gst_app_src_end_of_stream(GST_APP_SRC(src));
+        gst_object_unref(src);
+      });
 
   const auto gaps = gaps_with_prefix("e_");
   ASSERT_EQ(gaps.size(), 1u);

@@ -105,6 +105,18 @@ TEST(ThreadLedger, KnowsWhenItsHistoryIsTooShort) {
   EXPECT_TRUE(t.attribute(now - 10 * kMs, now).complete);
 }
 
+TEST(ThreadLedger, ResetForgetsStackAndHistory) {
+  ThreadLedger t;
+  t.push_start(kSrc, kA, 0);
+  t.push_start(kA, kB, 10);
+  EXPECT_TRUE(t.claim_gap(0, 100));
+  t.reset();
+  EXPECT_EQ(t.depth(), 0u);
+  EXPECT_FALSE(t.push_end(20).valid) << "nothing open after a reset";
+  EXPECT_TRUE(t.claim_gap(0, 100)) << "the previous owner's reports are forgotten";
+  EXPECT_EQ(t.attribute(0, 100).stages.size(), 0u);
+}
+
 TEST(ThreadLedger, UnbalancedEndsAreIgnored) {
   ThreadLedger t;
   EXPECT_FALSE(t.push_end(5).valid); // a push that started before the tracer saw the thread

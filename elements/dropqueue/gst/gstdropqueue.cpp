@@ -121,7 +121,7 @@ struct DropQueuePrivate {
   // User settings.
   dq::Settings settings;
   bool keyframe_aware = DEFAULT_KEYFRAME_AWARE;
-  bool silent = DEFAULT_SILENT;
+  std::atomic<bool> silent{DEFAULT_SILENT}; // read by report() without the lock
 
   // Run-time state, meaningful between start and stop.
   dq::DropQueueCore core;
@@ -275,8 +275,11 @@ static void report(GstDropQueue *self, dq::Notices &notices, const dq::Stats &sn
   }
   if (notices.health_changed) {
     const dq::Health health = *notices.health_changed;
-    const double window_s =
-        static_cast<double>(p->core.settings().ratio_window_ns) / static_cast<double>(GST_SECOND);
+    double window_s;
+    {
+      std::lock_guard lk(p->lock); // report() runs unlocked; settings change under the lock
+      window_s = static_cast<double>(p->settings.ratio_window_ns) / static_cast<double>(GST_SECOND);
+    }
     const std::string health_name(dq::to_string(health));
     if (health == dq::Health::Ok) {
       GST_ELEMENT_INFO(self, STREAM, FAILED,

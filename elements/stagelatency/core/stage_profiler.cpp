@@ -101,6 +101,15 @@ ThreadLedger::Closed ThreadLedger::push_end(int64_t now) {
   return Closed{f.stage, f.exclusive_ns, now - f.start_ns, true};
 }
 
+void ThreadLedger::reset() {
+  depth_ = 0;
+  overflow_ = 0;
+  last_ns_ = -1;
+  idle_source_ = kIdle;
+  ring_pos_ = 0;
+  reported_from_ = reported_to_ = -1;
+}
+
 bool ThreadLedger::claim_gap(int64_t from, int64_t to) {
   const int64_t overlap = std::min(to, reported_to_) - std::max(from, reported_from_);
   if (reported_to_ >= 0 && overlap * 2 > to - from)

@@ -82,6 +82,9 @@ public:
   // mostly overlap a window already reported are echoes: returns false for them.
   bool claim_gap(int64_t from, int64_t to);
 
+  // Back to an empty stack and history (a ledger handed to a new thread).
+  void reset();
+
   size_t depth() const { return depth_; }
   uint32_t idle_source() const { return idle_source_; }
   // Split [from, to] by the charges recorded since `from` (call right after push_start,

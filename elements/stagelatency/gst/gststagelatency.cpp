@@ -132,7 +132,8 @@ struct TracerState {
   std::atomic<uint32_t> n_stages{0};
   std::array<std::atomic<PadState *>, kMaxPads> pads{};
   std::atomic<uint32_t> n_pads{0};
-  std::vector<ThreadState *> threads;
+  std::vector<ThreadState *> threads;      // every ledger ever made
+  std::vector<ThreadState *> idle_threads; // ledgers of threads that exited, for reuse
   FILE *file = nullptr;
   int64_t start_ns = 0; // gst_util_get_timestamp() when the tracer started
   // Hook timestamps count from GStreamer's trace start, not from gst_util_get_timestamp()'s
@@ -269,17 +270,50 @@ static uint32_t pad_for(TracerState *self, GstPad *pad, uint32_t stage) {
   return id;
 }
 
+// A streaming thread hands its ledger back when it exits, so threads that come and go
+// (task pools, dynamic pipelines) reuse ledgers instead of adding new ones: memory stays
+// bounded by the number of threads alive at once. The stat shards stay with the ledger
+// (they add up per stage whoever wrote them); a reused ledger starts with an empty stack.
+struct ThreadExit {
+  TracerState *tracer = nullptr;
+  ThreadState *state = nullptr;
+  ~ThreadExit();
+};
+static thread_local ThreadExit tls_exit;
+
 static ThreadState *thread_state(TracerState *self) {
   if (tls_state)
     return tls_state;
-  auto *ts = new ThreadState();
-  if (!self->params.trace_file.empty())
-    ts->trace.resize(kTraceEventsPerThread);
-  std::lock_guard lk(self->lock);
-  ts->tid = self->threads.size() + 1;
-  self->threads.push_back(ts);
+  ThreadState *ts = nullptr;
+  {
+    std::lock_guard lk(self->lock);
+    if (!self->idle_threads.empty()) {
+      ts = self->idle_threads.back();
+      self->idle_threads.pop_back();
+    }
+  }
+  if (ts) {
+    ts->ledger.reset();
+    ts->tracked_depth = 0;
+  } else {
+    ts = new ThreadState();
+    if (!self->params.trace_file.empty())
+      ts->trace.resize(kTraceEventsPerThread);
+    std::lock_guard lk(self->lock);
+    ts->tid = self->threads.size() + 1;
+    self->threads.push_back(ts);
+  }
   tls_state = ts;
+  tls_exit.tracer = self;
+  tls_exit.state = ts;
   return ts;
+}
+
+ThreadExit::~ThreadExit() {
+  if (!tracer || !state)
+    return;
+  std::lock_guard lk(tracer->lock);
+  tracer->idle_threads.push_back(state);
 }
 
 static StageShard *shard(TracerState *self, ThreadState *ts, uint32_t stage) {
