@@ -12,6 +12,7 @@
 
 #include "bench_util.hpp"
 #include "least_squares.hpp"
+#include "process_stats.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -48,15 +49,6 @@ const char *element_for(const std::string &variant) {
   if (variant == "dropqueue")
     return "dropqueue stats-interval=0";
   return nullptr;
-}
-
-double rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return static_cast<double>(std::strtoull(line.c_str() + 6, nullptr, 10)) / 1024.0;
-  return 0;
 }
 
 struct Counter {
@@ -108,13 +100,13 @@ int run_child(const Config &c) {
       std::fprintf(stderr, "pipeline error: %s\n", err->message);
       return 1;
     }
-    const double rss = rss_mb();
+    const double rss = keepup::process_rss_mb();
     if (second == std::min(10, c.seconds))
       rss10 = rss;
     if (second >= c.warmup)
       after_warmup.emplace_back(static_cast<double>(second), rss);
   }
-  const double rss_end = rss_mb();
+  const double rss_end = keepup::process_rss_mb();
   guint level = 0;
   g_object_get(xe, "current-level-buffers", &level, nullptr);
   const guint64 n_in = in.buffers, n_out = out.buffers;

@@ -7,6 +7,7 @@
 // The default pipeline is pipelines/overload.launch, compiled in. GST_TRACERS works as with
 // any GStreamer application.
 #include "launch_lines.hpp"
+#include "process_stats.hpp"
 
 #include <gst/gst.h>
 #include <glib-unix.h>
@@ -15,7 +16,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <sys/stat.h>
 
@@ -35,18 +35,8 @@ struct App {
   bool failed = false;
   bool got_eos = false;
   GstStructure *final_stats = nullptr;
-  guint64 peak_rss_kb = 0;
+  double peak_rss_mb = 0;
 };
-
-guint64 rss_kb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::strtoull(line.c_str() + 6, nullptr, 10);
-  }
-  return 0;
-}
 
 void usage(const char *argv0) {
   std::fprintf(stderr,
@@ -119,8 +109,8 @@ double elapsed_s(const App &app) {
 }
 
 void print_stats_line(App &app, const char *element, const GstStructure *s) {
-  const guint64 rss = rss_kb();
-  app.peak_rss_kb = std::max(app.peak_rss_kb, rss);
+  const double rss = keepup::process_rss_mb();
+  app.peak_rss_mb = std::max(app.peak_rss_mb, rss);
   const char *health = gst_structure_get_string(s, "health");
   std::printf("[%6.1f s] %s in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT
               " dropped %" G_GUINT64_FORMAT " (overflow %" G_GUINT64_FORMAT
@@ -129,7 +119,7 @@ void print_stats_line(App &app, const char *element, const GstStructure *s) {
               elapsed_s(app), element, u64(s, "in"), u64(s, "out"), u64(s, "dropped"),
               u64(s, "dropped-overflow"), u64(s, "dropped-age"), u64(s, "dropped-gop"),
               u32(s, "current-level-buffers"), dbl(s, "window-drop-ratio") * 100.0,
-              health ? health : "?", static_cast<double>(rss) / 1024.0);
+              health ? health : "?", rss);
   std::fflush(stdout);
 }
 
@@ -223,8 +213,7 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
 
 void print_summary(const App &app, const Options &o) {
   std::printf("\n== keepup overload demo: summary ==\n");
-  std::printf("ran %.1f s; peak RSS %.0f MB\n", elapsed_s(app),
-              static_cast<double>(app.peak_rss_kb) / 1024.0);
+  std::printf("ran %.1f s; peak RSS %.0f MB\n", elapsed_s(app), app.peak_rss_mb);
   if (const GstStructure *s = app.final_stats) {
     std::printf("dropqueue: in %" G_GUINT64_FORMAT " out %" G_GUINT64_FORMAT
                 " dropped %" G_GUINT64_FORMAT " (%.1f%%: overflow %" G_GUINT64_FORMAT

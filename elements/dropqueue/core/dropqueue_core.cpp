@@ -30,11 +30,6 @@ std::string_view to_string(DropReason reason) {
   return "?";
 }
 
-bool Notices::any_drop_of_buffers() const {
-  return std::any_of(dropped.begin(), dropped.end(),
-                     [](const Dropped &d) { return d.item.kind == ItemKind::Buffer; });
-}
-
 // ---- RatioWindow --------------------------------------------------------------------------
 
 void RatioWindow::reset() {

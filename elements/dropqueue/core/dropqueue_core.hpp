@@ -78,7 +78,6 @@ struct Notices {
     post_qos = false;
     health_changed.reset();
   }
-  bool any_drop_of_buffers() const;
 };
 
 struct Stats {
@@ -153,7 +152,6 @@ public:
 
   bool empty() const { return items_.empty(); }
   bool full() const;
-  size_t size() const { return items_.size(); }
 
   void record_downstream_block(uint64_t ns);
   void record_upstream_block(uint64_t ns) { upstream_blocked_ns_ += ns; }

@@ -307,8 +307,13 @@ static void report(GstDropQueue *self, dq::Notices &notices, const dq::Stats &sn
   notices.health_changed.reset();
 }
 
-static bool notices_need_snapshot(const dq::Notices &n) {
-  return n.request_keyframe || n.post_qos || n.post_stats || n.health_changed.has_value();
+// Under the lock: whether report() has anything to do, and the stats snapshot it needs.
+static bool prepare_report(const dq::DropQueueCore &core, const dq::Notices &n, dq::Stats &snap) {
+  const bool needs_snapshot =
+      n.request_keyframe || n.post_qos || n.post_stats || n.health_changed.has_value();
+  if (needs_snapshot)
+    snap = core.stats();
+  return needs_snapshot || !n.dropped.empty();
 }
 
 // Asks upstream once per stream whether it is live: dropping frames from a file is wrong.
@@ -405,9 +410,7 @@ static GstFlowReturn gst_drop_queue_chain(GstPad *, GstObject *parent, GstBuffer
       }
       if (outcome == dq::PushOutcome::Queued)
         p->item_added.notify_one();
-      need_report = !p->sink_notices.dropped.empty() || notices_need_snapshot(p->sink_notices);
-      if (notices_need_snapshot(p->sink_notices))
-        snap = p->core.stats();
+      need_report = prepare_report(p->core, p->sink_notices, snap);
     }
     if (need_report)
       report(self, p->sink_notices, snap);
@@ -454,9 +457,7 @@ static void gst_drop_queue_loop(gpointer user_data) {
       }
       item = p->core.pop(now, p->src_notices);
       p->item_removed.notify_all();
-      need_report = !p->src_notices.dropped.empty() || notices_need_snapshot(p->src_notices);
-      if (notices_need_snapshot(p->src_notices))
-        snap = p->core.stats();
+      need_report = prepare_report(p->core, p->src_notices, snap);
     }
     if (need_report)
       report(self, p->src_notices, snap);

@@ -86,7 +86,6 @@ public:
   void reset();
 
   size_t depth() const { return depth_; }
-  uint32_t idle_source() const { return idle_source_; }
   // Split [from, to] by the charges recorded since `from` (call right after push_start,
   // whose charge closed the window up to `to`).
   Attribution attribute(int64_t from, int64_t to) const;
@@ -124,7 +123,6 @@ public:
       max_gap_.store(gap, std::memory_order_relaxed);
     return gap;
   }
-  int64_t last() const { return last_.load(std::memory_order_relaxed); }
   int64_t max_gap() const { return max_gap_.load(std::memory_order_relaxed); }
 
 private:

@@ -36,6 +36,7 @@
  */
 #include "gststagelatency.hpp"
 
+#include "process_stats.hpp"
 #include "stage_profiler.hpp"
 
 #include <algorithm>
@@ -165,16 +166,6 @@ static TracerState *the_tracer = nullptr; // for the exit-time summary
 
 static int64_t mono_ns() {
   return static_cast<int64_t>(gst_util_get_timestamp());
-}
-
-static double rss_mb() {
-  long pages = 0, resident = 0;
-  if (FILE *f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2)
-      resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
 static std::string json_escape(const std::string &s) {
@@ -373,6 +364,8 @@ static void on_gap(TracerState *self, ThreadState *ts, PadState *ps, int64_t gap
 }
 
 static void on_telemetry(TracerState *self, ThreadState *ts, Stage *st, int64_t gap, int64_t now) {
+  if (st->telemetry_done.load(std::memory_order_relaxed) >= self->params.telemetry_frames)
+    return; // done: no read-modify-write on every later buffer
   const uint32_t frame = st->telemetry_done.fetch_add(1, std::memory_order_relaxed);
   if (frame >= self->params.telemetry_frames)
     return;
@@ -504,16 +497,20 @@ static void push_post(TracerState *self, GstClockTime ts_hook) {
                             "\",\"ms\":" + std::to_string(ms) + "}");
 }
 
+// Hooks are registered by this tracer only: a plain cast, no GType check per push.
+static TracerState *state_of(GObject *tracer) {
+  return reinterpret_cast<GstStageLatencyTracer *>(tracer)->state;
+}
+
 static void hook_push_pre(GObject *tracer, GstClockTime ts, GstPad *pad, GstBuffer *buffer) {
-  push_pre(GST_STAGE_LATENCY_TRACER(tracer)->state, ts, pad, GST_BUFFER_PTS(buffer));
+  push_pre(state_of(tracer), ts, pad, GST_BUFFER_PTS(buffer));
 }
 static void hook_push_list_pre(GObject *tracer, GstClockTime ts, GstPad *pad, GstBufferList *list) {
   GstBuffer *first = gst_buffer_list_length(list) ? gst_buffer_list_get(list, 0) : nullptr;
-  push_pre(GST_STAGE_LATENCY_TRACER(tracer)->state, ts, pad,
-           first ? GST_BUFFER_PTS(first) : GST_CLOCK_TIME_NONE);
+  push_pre(state_of(tracer), ts, pad, first ? GST_BUFFER_PTS(first) : GST_CLOCK_TIME_NONE);
 }
 static void hook_push_post(GObject *tracer, GstClockTime ts, GstPad *, GstFlowReturn) {
-  push_post(GST_STAGE_LATENCY_TRACER(tracer)->state, ts);
+  push_post(state_of(tracer), ts);
 }
 
 // ---- summaries ----------------------------------------------------------------------------
@@ -768,7 +765,7 @@ static void timer_loop(TracerState *self) {
                                   [self] { return self->stopping; })) {
     lk.unlock();
     const int64_t now = mono_ns();
-    const double mb = rss_mb();
+    const double mb = keepup::process_rss_mb();
     self->rss.add(now, mb);
     const double growth = self->rss.growth_mb_per_min();
     sample_dropqueues(self, now);
@@ -859,7 +856,7 @@ static GstStructure *gst_stage_latency_tracer_get_stats(GstStageLatencyTracer *t
   GstStructure *out =
       gst_structure_new("stagelatency-stats", "wall-ns", G_TYPE_UINT64,
                         static_cast<guint64>(mono_ns() - self->start_ns), "rss-mb", G_TYPE_DOUBLE,
-                        rss_mb(), "peak-rss-mb", G_TYPE_DOUBLE, self->rss.peak_mb(),
+                        keepup::process_rss_mb(), "peak-rss-mb", G_TYPE_DOUBLE, self->rss.peak_mb(),
                         "growth-mb-per-min", G_TYPE_DOUBLE, self->rss.growth_mb_per_min(), nullptr);
   gst_structure_take_value(out, "stages", &list);
   return out;
@@ -965,7 +962,7 @@ static void gst_stage_latency_tracer_constructed(GObject *object) {
                  std::strerror(errno));
   }
   self->start_ns = mono_ns();
-  self->rss.add(self->start_ns, rss_mb());
+  self->rss.add(self->start_ns, keepup::process_rss_mb());
 
   GstTracer *tracer = GST_TRACER(object);
   gst_tracing_register_hook(tracer, "pad-push-pre", G_CALLBACK(hook_push_pre));
