@@ -1,15 +1,13 @@
-// keepupanalytics: the OpenCV elements (yolodetect, objecttrack, detectoverlay) live here.
-// Built only when OpenCV is found; it registers no element yet.
+// keepupanalytics: the OpenCV elements (yolodetect; objecttrack and detectoverlay to come).
+// Built only when OpenCV and ONNX are found.
 #include <gst/gst.h>
 
-#include <opencv2/core/version.hpp>
+#include "gstyolodetect.hpp"
 
-GST_DEBUG_CATEGORY_STATIC(keepupanalytics_debug);
-
-static gboolean plugin_init(GstPlugin *) {
-  GST_DEBUG_CATEGORY_INIT(keepupanalytics_debug, "keepupanalytics", 0, "keepup analytics");
-  GST_INFO("keepupanalytics built against OpenCV %s", CV_VERSION);
-  return TRUE;
+static gboolean plugin_init(GstPlugin *plugin) {
+  gboolean ok = FALSE;
+  ok |= GST_ELEMENT_REGISTER(yolodetect, plugin);
+  return ok;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, keepupanalytics,
