@@ -11,7 +11,7 @@ folding, the chosen opset. That makes them faithful test inputs for keepup's ONN
 real-size inputs for the speed benchmark, without downloading any weights. The weights are
 random (fixed seed), so their detections mean nothing.
 
---reference writes a fixed input and torch's output for it (see write_reference) so a test can
+--reference writes torch's output for a fixed input (see write_reference) so a test can
 check that OpenCV, after keepup's rewrites, computes what torch computes.
 """
 import argparse
@@ -348,19 +348,27 @@ def build(arch, nc, width):
     raise SystemExit(f"unknown --arch {arch} (v8n, 11n, v5n)")
 
 
+REFERENCE_STEP = 11
+
+
+def reference_input(size):
+    """The fixed test input: ((c*7 + y*3 + x*5) % 17) / 16, easy to rebuild in C++."""
+    c, y, x = np.meshgrid(np.arange(3), np.arange(size), np.arange(size), indexing="ij")
+    return torch.from_numpy((((c * 7 + y * 3 + x * 5) % 17) / 16.0).astype(np.float32))[None]
+
+
 def write_reference(model, size, path):
-    """KREF file: magic, input dims, output dims, then the float32 input and output."""
-    g = torch.Generator().manual_seed(7)
-    x = torch.rand(1, 3, size, size, generator=g)
+    """KREF file: magic, output rank and dims, the sampling step, then every step-th value of
+    the flattened float32 output for reference_input(size)."""
     with torch.no_grad():
-        y = model(x)
+        y = model(reference_input(size))
+    flat = y.numpy().astype("<f4").reshape(-1)[::REFERENCE_STEP]
     with open(path, "wb") as f:
         f.write(b"KREF")
-        for t in (x, y):
-            f.write(struct.pack("<I", t.dim()))
-            f.write(struct.pack(f"<{t.dim()}I", *t.shape))
-        f.write(x.numpy().astype("<f4").tobytes())
-        f.write(y.numpy().astype("<f4").tobytes())
+        f.write(struct.pack("<I", y.dim()))
+        f.write(struct.pack(f"<{y.dim()}I", *y.shape))
+        f.write(struct.pack("<I", REFERENCE_STEP))
+        f.write(flat.tobytes())
 
 
 def main():

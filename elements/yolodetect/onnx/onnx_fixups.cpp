@@ -837,11 +837,14 @@ FixResult fix(const std::string &model_bytes, int input_size) {
         input = &in;
   }
   auto *dims = input->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim();
-  if (dims->size() != 4)
+  const bool any_dynamic = std::any_of(dims->begin(), dims->end(), [](const auto &d) {
+    return !d.has_dim_value() || d.dim_value() <= 0;
+  });
+  if (dims->size() != 4 && (any_dynamic || input_size > 0))
     throw Error("the model input '" + input->name() + "' has " + std::to_string(dims->size()) +
                 " dimensions; a YOLO detector takes [1, 3, H, W]");
   std::vector<std::string> pinned;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < dims->size() && dims->size() == 4; ++i) {
     auto *d = dims->Mutable(i);
     const bool dynamic = !d->has_dim_value() || d->dim_value() <= 0;
     const std::int64_t want = i == 0 ? 1 : i == 1 ? 3 : input_size;
