@@ -119,6 +119,7 @@ inline std::string constant_detector(int size, const std::vector<std::int64_t> &
   if (heavy_convs > 0) {
     b.floats("stem_w", {channels, 3, 2, 2}, std::vector<float>(channels * 3 * 4, 0.01F));
     auto *stem = b.node("Conv", {x, "stem_w"}, {"stem"});
+    OnnxBuilder::attr_ints(stem, "kernel_shape", {2, 2}); // OpenCV 4.6 insists on it
     OnnxBuilder::attr_ints(stem, "strides", {2, 2});
     x = "stem";
     for (int i = 0; i < heavy_convs; ++i) {
@@ -126,6 +127,7 @@ inline std::string constant_detector(int size, const std::vector<std::int64_t> &
       b.floats(w, {channels, channels, 3, 3},
                std::vector<float>(static_cast<std::size_t>(channels * channels * 9), 0.001F));
       auto *conv = b.node("Conv", {x, w}, {out});
+      OnnxBuilder::attr_ints(conv, "kernel_shape", {3, 3});
       OnnxBuilder::attr_ints(conv, "pads", {1, 1, 1, 1});
       x = out;
     }
@@ -136,7 +138,8 @@ inline std::string constant_detector(int size, const std::vector<std::int64_t> &
   b.floats("head_w", {count, in_channels, 1, 1},
            std::vector<float>(static_cast<std::size_t>(count * in_channels), 0.0F));
   b.floats("head_b", {count}, values);
-  b.node("Conv", {"pooled", "head_w", "head_b"}, {"flat"});
+  OnnxBuilder::attr_ints(b.node("Conv", {"pooled", "head_w", "head_b"}, {"flat"}), "kernel_shape",
+                         {1, 1});
   b.ints("shape", {static_cast<std::int64_t>(output_shape.size())}, output_shape);
   b.node("Reshape", {"flat", "shape"}, {"output0"});
   b.output("output0", output_shape);

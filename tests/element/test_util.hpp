@@ -177,4 +177,23 @@ inline int count_handoffs_to_eos(GstElement *pipeline, std::string &error) {
   return frames.load();
 }
 
+// Runs a pipeline until it errors or reaches EOS; returns its first error (or nullptr).
+inline GError *run_pipeline_error(const std::string &desc) {
+  GstElement *pipeline = gst_parse_launch(desc.c_str(), nullptr);
+  EXPECT_NE(pipeline, nullptr) << desc;
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  GError *err = nullptr;
+  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+    gst_message_parse_error(msg, &err, nullptr);
+  if (msg)
+    gst_message_unref(msg);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  return err;
+}
+
 } // namespace keepup::test

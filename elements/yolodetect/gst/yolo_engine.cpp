@@ -109,11 +109,18 @@ YoloEngine::YoloEngine(const EngineSettings &settings) : decode_(settings.decode
                        ". " + kExportAdvice);
   }
   const auto shape = mat_shape(out);
+  const std::vector<std::int64_t> out_shape(shape.begin(), shape.end());
   try {
-    info_.layout = resolve_layout(std::vector<std::int64_t>(shape.begin(), shape.end()),
-                                  settings.layout, static_cast<int>(names.size()));
+    info_.layout = resolve_layout(out_shape, settings.layout, static_cast<int>(names.size()));
   } catch (const LayoutError &e) {
-    throw ModelInvalid(e.what());
+    if (names.empty())
+      throw ModelInvalid(e.what());
+    // The shape reads fine without the names' count: the names are what is wrong.
+    try {
+      info_.layout = resolve_layout(out_shape, settings.layout, 0);
+    } catch (const LayoutError &) {
+      throw ModelInvalid(e.what());
+    }
   }
   if (out.type() != CV_32F)
     throw ModelInvalid("the model output is not float32");
