@@ -6,11 +6,12 @@ DEMO_SECONDS ?= 15
 BENCH_ARGS ?=
 BENCH_SINK_ARGS ?=
 BENCH_TRACER_ARGS ?=
+BENCH_DETECT_ARGS ?=
 # Run the apps against the plugins in the build tree, not an installed copy.
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer meson install format format-check clean
+.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer bench-detect bench-models model meson install format format-check clean
 
 all: build
 
@@ -35,7 +36,7 @@ demo: build
 	$(BUILD)/bin/keepup-trace-report $(BUILD)/demo-trace.jsonl -o $(BUILD)/demo-report.html
 	@echo "recording: $(BUILD)/overload-demo.ts  report: $(BUILD)/demo-report.html  trace (Perfetto): $(BUILD)/demo-trace.json"
 
-bench: bench-overload bench-sink bench-tracer
+bench: bench-overload bench-sink bench-tracer bench-detect
 
 bench-overload: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
@@ -45,6 +46,22 @@ bench-tracer: build
 
 bench-sink: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-sink --dir $(BUILD) $(BENCH_SINK_ARGS)
+
+# Random-weight YOLOv8n/11n/v5n at real size for bench-detect (needs python3-torch).
+bench-models:
+	bash bench/make-models.sh $(BUILD)/bench-models
+
+bench-detect: build bench-models
+	$(RUN_ENV) $(BUILD)/bin/keepup-bench-detect --models $(BUILD)/bench-models $(BENCH_DETECT_ARGS)
+
+# Retrains the bundled traffic detector (python3-torch, about 25 minutes on 2 cores) and
+# exports it at 320 and 640. The committed models/keepup-traffic-*.onnx come from this.
+model: build
+	/usr/bin/python3 models/tools/train_traffic.py --gen $(BUILD)/bin/keepup-traffic-gen \
+	    --out $(BUILD)/keepup-traffic-320.onnx
+	/usr/bin/python3 models/tools/train_traffic.py --export-only $(BUILD)/keepup-traffic-320.pt \
+	    --size 640 --out $(BUILD)/keepup-traffic-640.onnx --gen $(BUILD)/bin/keepup-traffic-gen
+	@echo "copy $(BUILD)/keepup-traffic-{320,640}.onnx and .labels to models/ to ship them"
 
 meson: deps
 	rm -rf $(MESON_BUILD)
