@@ -28,7 +28,9 @@ struct Config {
   std::string stream_model = "yolov8n-random-320";
 };
 
-bool exists(const std::string &path) { return g_file_test(path.c_str(), G_FILE_TEST_EXISTS); }
+bool exists(const std::string &path) {
+  return g_file_test(path.c_str(), G_FILE_TEST_EXISTS);
+}
 
 // Runs a launch line to EOS; returns the named element's stats (caller frees) or nullptr.
 GstStructure *run_for_stats(const std::string &desc, std::string &error) {
@@ -72,7 +74,8 @@ double inference_ms(const std::string &model, int threads, int frames, std::stri
     const std::string desc =
         "videotestsrc num-buffers=" + std::to_string(n) +
         " pattern=ball ! video/x-raw,width=1280,height=720,format=BGR ! yolodetect name=det "
-        "model=" + model + " threads=" + std::to_string(threads) + " ! fakesink";
+        "model=" +
+        model + " threads=" + std::to_string(threads) + " ! fakesink";
     GstStructure *s = run_for_stats(desc, error);
     if (!s)
       return -1;
@@ -106,12 +109,13 @@ StreamResult stream_fps(const std::string &detector, int seconds, std::string &e
   GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
   GstPad *pad = gst_element_get_static_pad(sink, "sink");
   guint64 count = 0;
-  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER,
-                    +[](GstPad *, GstPadProbeInfo *, gpointer data) {
-                      ++*static_cast<guint64 *>(data);
-                      return GST_PAD_PROBE_OK;
-                    },
-                    &count, nullptr);
+  gst_pad_add_probe(
+      pad, GST_PAD_PROBE_TYPE_BUFFER,
+      +[](GstPad *, GstPadProbeInfo *, gpointer data) {
+        ++*static_cast<guint64 *>(data);
+        return GST_PAD_PROBE_OK;
+      },
+      &count, nullptr);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(pipeline);
   // Two seconds to settle (model load, first forwards), then the measured window.
@@ -176,8 +180,8 @@ int main(int argc, char **argv) {
   };
   std::vector<Model> models;
   for (const char *size : {"320", "640"})
-    models.push_back({std::string("keepup-traffic-") + size,
-                      cfg.bundled + "/keepup-traffic-" + size + ".onnx"});
+    models.push_back(
+        {std::string("keepup-traffic-") + size, cfg.bundled + "/keepup-traffic-" + size + ".onnx"});
   for (const char *arch : {"yolov8n", "yolo11n", "yolov5n"})
     for (const char *size : {"320", "640"})
       models.push_back({std::string(arch) + "-random-" + size,
@@ -188,13 +192,12 @@ int main(int argc, char **argv) {
   std::printf("%-22s %8s %10s %10s %10s\n", "model", "threads", "ms/frame", "fps", "ms/anchor");
   double anchor = -1;
   // The anchor first, so every later row can print its ratio.
-  std::stable_sort(models.begin(), models.end(), [](const Model &a, const Model &) {
-    return a.name == "yolov8n-random-320";
-  });
+  std::stable_sort(models.begin(), models.end(),
+                   [](const Model &a, const Model &) { return a.name == "yolov8n-random-320"; });
   for (const auto &m : models) {
     if (!exists(m.path)) {
-      std::printf("%-22s %8s %10s   (missing %s: run bench/make-models.sh)\n", m.name.c_str(),
-                  "-", "-", m.path.c_str());
+      std::printf("%-22s %8s %10s   (missing %s: run bench/make-models.sh)\n", m.name.c_str(), "-",
+                  "-", m.path.c_str());
       continue;
     }
     for (int threads : {1, 2}) {
@@ -209,8 +212,7 @@ int main(int argc, char **argv) {
       char ratio[32] = "-";
       if (anchor > 0)
         std::snprintf(ratio, sizeof(ratio), "%.2f", v / anchor);
-      std::printf("%-22s %8d %10.1f %10.1f %10s\n", m.name.c_str(), threads, v, 1000.0 / v,
-                  ratio);
+      std::printf("%-22s %8d %10.1f %10.1f %10s\n", m.name.c_str(), threads, v, 1000.0 / v, ratio);
       std::fflush(stdout);
     }
   }

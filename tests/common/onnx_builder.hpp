@@ -106,6 +106,16 @@ private:
   onnx::GraphProto *graph_;
 };
 
+// A v8-layout tensor [1, 4+C, N] (row-major) from per-anchor rows {cx, cy, w, h, scores...}.
+inline std::vector<float> v8_tensor(const std::vector<std::vector<float>> &anchors) {
+  const std::size_t n = anchors.size(), rows = anchors.at(0).size();
+  std::vector<float> t(rows * n);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t r = 0; r < rows; ++r)
+      t[r * n + i] = anchors[i][r];
+  return t;
+}
+
 // A detector whose output ignores the picture: input [1,3,size,size] -> GlobalAveragePool ->
 // 1x1 Conv with zero weights whose bias is `values` -> Reshape to `output_shape`. OpenCV runs
 // it as it is, so decode tests know every output number exactly. `heavy_convs` > 0 puts that

@@ -54,23 +54,13 @@ private:
   std::string path_;
 };
 
-// [1, 4+C, N] values from per-anchor rows {cx, cy, w, h, scores...}, in channel order.
-std::vector<float> v8_values(const std::vector<std::vector<float>> &anchors) {
-  const std::size_t n = anchors.size(), rows = anchors[0].size();
-  std::vector<float> t(rows * n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t r = 0; r < rows; ++r)
-      t[r * n + i] = anchors[i][r];
-  return t;
-}
-
 // Two boxes (car-ish class 0 at 0.9, class 1 at 0.6) and one below the threshold.
 const std::vector<std::vector<float>> kAnchors = {
     {160, 160, 64, 32, 0.9F, 0.1F}, {100, 120, 20, 20, 0.2F, 0.6F}, {50, 50, 10, 10, 0.1F, 0.1F}};
 
 std::string known_model(const TempDir &dir, int heavy_convs = 0) {
   return dir.write(heavy_convs ? "slow.onnx" : "known.onnx",
-                   constant_detector(320, {1, 6, 3}, v8_values(kAnchors), heavy_convs));
+                   constant_detector(320, {1, 6, 3}, v8_tensor(kAnchors), heavy_convs));
 }
 
 struct Roi {

@@ -6,22 +6,14 @@
 #include <mutex>
 
 #include "latest_worker.hpp"
+#include "onnx_builder.hpp"
 #include "yolo_decode.hpp"
 
 using namespace keepup;
 using namespace keepup::yolo;
+using keepup::test::v8_tensor;
 
 namespace {
-
-// A v8 tensor [1, 4+C, N] from per-anchor rows {cx, cy, w, h, score...}.
-std::vector<float> v8_tensor(const std::vector<std::vector<float>> &anchors) {
-  const std::size_t n = anchors.size(), rows = anchors[0].size();
-  std::vector<float> t(rows * n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t r = 0; r < rows; ++r)
-      t[r * n + i] = anchors[i][r];
-  return t;
-}
 
 void expect_box(const Detection &d, float x1, float y1, float x2, float y2) {
   EXPECT_NEAR(d.box.x1, x1, 1e-3);
