@@ -128,6 +128,25 @@ TEST(Tracker, OcclusionGapWithinMaxLostTimeKeepsTheId) {
   EXPECT_EQ(t.counters().total_tracks, 1U);
 }
 
+TEST(Tracker, StartAndEndEvents) {
+  TrackerConfig c;
+  c.min_hits = 2;
+  c.max_lost_ns = 100'000'000;
+  Tracker t(c);
+  t.update({{box_at(100, 100), 0, 0.9}}, 0);
+  EXPECT_TRUE(t.take_track_events().empty()); // still tentative
+  t.update({{box_at(102, 100), 0, 0.9}}, kFrame);
+  auto events = t.take_track_events();
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_TRUE(events[0].started);
+  t.update({}, 2 * kFrame);
+  t.update({}, 8 * kFrame); // lost for 0.23 s > 0.1 s
+  events = t.take_track_events();
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_FALSE(events[0].started);
+  EXPECT_EQ(events[0].age_ns, 8 * kFrame);
+}
+
 TEST(Tracker, LostLongerThanMaxLostTimeStartsANewTrack) {
   TrackerConfig c = quick_config();
   c.max_lost_ns = 200'000'000;

@@ -221,7 +221,7 @@ void Tracker::apply_match(Track &t, const Detection &d, std::int64_t t_ns) {
   ++t.hits;
   if (t.state == TrackState::lost ||
       (t.state == TrackState::tentative && t.hits >= config_.min_hits))
-    t.state = TrackState::confirmed;
+    confirm(t, t_ns);
 
   const Point foot = d.box.bottom_centre();
   if (config_.ground) {
@@ -332,8 +332,10 @@ std::vector<TrackOutput> Tracker::update(const std::vector<Detection> &detection
       if (t.state == TrackState::tentative)
         continue;
       t.state = TrackState::lost;
-      if (t_ns - t.last_update_ns > config_.max_lost_ns)
+      if (t_ns - t.last_update_ns > config_.max_lost_ns) {
+        end(t, t_ns);
         continue;
+      }
     }
     kept.push_back(std::move(t));
     kept_det.push_back(det_of_track[i]);
@@ -357,11 +359,11 @@ std::vector<TrackOutput> Tracker::update(const std::vector<Detection> &detection
     t.class_id = d.class_id;
     t.kf.init(d.box);
     t.first_ns = t.last_update_ns = t.last_predict_ns = t_ns;
-    t.state = config_.min_hits <= 1 ? TrackState::confirmed : TrackState::tentative;
+    t.state = TrackState::tentative;
     apply_match(t, d, t_ns);
     t.hits = 1;
     if (config_.min_hits <= 1)
-      t.state = TrackState::confirmed;
+      confirm(t, t_ns);
     tracks_.push_back(std::move(t));
     det_of_track.push_back(di);
     ++counters_.total_tracks;
@@ -381,13 +383,34 @@ std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
   std::vector<TrackOutput> out;
   std::vector<Track> kept;
   for (Track &t : tracks_) {
-    if (t.state == TrackState::lost && t_ns - t.last_update_ns > config_.max_lost_ns)
+    if (t.state == TrackState::lost && t_ns - t.last_update_ns > config_.max_lost_ns) {
+      end(t, t_ns);
       continue;
+    }
     if (t.state == TrackState::confirmed)
       out.push_back(output(t, -1, true, t_ns));
     kept.push_back(std::move(t));
   }
   tracks_ = std::move(kept);
+  return out;
+}
+
+void Tracker::confirm(Track &t, std::int64_t t_ns) {
+  t.state = TrackState::confirmed;
+  if (!t.announced) {
+    t.announced = true;
+    track_events_.push_back({true, t.id, t.class_id, t_ns, t_ns - t.first_ns});
+  }
+}
+
+void Tracker::end(const Track &t, std::int64_t t_ns) {
+  if (t.announced)
+    track_events_.push_back({false, t.id, t.class_id, t_ns, t_ns - t.first_ns});
+}
+
+std::vector<TrackEvent> Tracker::take_track_events() {
+  std::vector<TrackEvent> out;
+  out.swap(track_events_);
   return out;
 }
 

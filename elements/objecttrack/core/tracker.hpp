@@ -94,6 +94,14 @@ struct LineEvent {
   std::optional<double> speed_kmh;
 };
 
+struct TrackEvent {
+  bool started = true; // false: ended (lost for longer than max-lost-time)
+  std::uint64_t track_id = 0;
+  int class_id = 0;
+  std::int64_t t_ns = 0;
+  std::int64_t age_ns = 0;
+};
+
 struct TrackerCounters {
   std::uint64_t total_tracks = 0;
   std::uint64_t id_switch_suspects = 0; // a new track born where a recently lost one was
@@ -112,6 +120,8 @@ public:
 
   // Line crossings since the last call.
   std::vector<LineEvent> take_events();
+  // Tracks confirmed or ended since the last call.
+  std::vector<TrackEvent> take_track_events();
   const TrackerCounters &counters() const { return counters_; }
   std::size_t active() const;
   void reset();
@@ -129,7 +139,10 @@ private:
     std::optional<Point> last_foot;                    // image, for line crossings
     std::optional<double> speed_kmh;
     Point ground_velocity;
+    bool announced = false; // a start event was emitted
   };
+  void confirm(Track &t, std::int64_t t_ns);
+  void end(const Track &t, std::int64_t t_ns);
 
   void predict_all(std::int64_t t_ns);
   void apply_match(Track &t, const Detection &d, std::int64_t t_ns);
@@ -142,6 +155,7 @@ private:
   std::vector<Track> tracks_;
   std::uint64_t next_id_ = 1;
   std::vector<LineEvent> events_;
+  std::vector<TrackEvent> track_events_;
   TrackerCounters counters_;
 };
 

@@ -85,6 +85,9 @@ public:
   void add(double ms);
   double mean() const;
   double p95() const;
+  double last() const {
+    return samples_.empty() ? 0.0 : samples_[(next_ + window_ - 1) % window_ % samples_.size()];
+  }
   std::uint64_t count() const { return count_; }
 
 private:

@@ -60,6 +60,7 @@
 #include <gst/analytics/analytics.h>
 #endif
 
+#include "keepup_metas.hpp"
 #include "latest_worker.hpp"
 #include "yolo_engine.hpp"
 
@@ -346,6 +347,19 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
     }
     if (result)
       attach_metas(buf, *result, fresh, width, height, run->engine->info().names);
+    // Frame-level: whether this frame carries a new result, even one with no detections.
+    if (GstStructure *info = keepup::gstmeta::add(buf, keepup::gstmeta::kInference)) {
+      double last_ms = 0;
+      {
+        std::lock_guard<std::mutex> lk(run->stats_lock);
+        last_ms = run->latency.count() ? run->latency.last() : 0.0;
+      }
+      gst_structure_set(info, "fresh", G_TYPE_BOOLEAN, fresh ? TRUE : FALSE, "has-result",
+                        G_TYPE_BOOLEAN, result ? TRUE : FALSE, "source-pts", G_TYPE_UINT64,
+                        static_cast<guint64>(result ? result->pts : GST_CLOCK_TIME_NONE),
+                        "inference-ms", G_TYPE_DOUBLE, last_ms, "detections", G_TYPE_UINT,
+                        static_cast<guint>(result ? result->detections.size() : 0), nullptr);
+    }
     GST_CAT_LOG_OBJECT(yolodetect_dataflow, self,
                        "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT ": %zu detections (%s)",
                        frame_index, GST_TIME_ARGS(pts), result ? result->detections.size() : 0,
