@@ -1,12 +1,14 @@
-// keepupanalytics: the OpenCV elements (yolodetect; objecttrack and detectoverlay to come).
+// keepupanalytics: the analytics elements (yolodetect, objecttrack, detectoverlay).
 // Built only when OpenCV and ONNX are found.
 #include <gst/gst.h>
 
+#include "gstobjecttrack.hpp"
 #include "gstyolodetect.hpp"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(yolodetect, plugin);
+  ok |= GST_ELEMENT_REGISTER(objecttrack, plugin);
   return ok;
 }
 

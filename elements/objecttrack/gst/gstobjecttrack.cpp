@@ -1,0 +1,567 @@
+/**
+ * SECTION:element-objecttrack
+ * @title: objecttrack
+ *
+ * Tracks the objects a detector marked with `GstVideoRegionOfInterestMeta` (a `detection`
+ * param with label, class-id, confidence, as `yolodetect` writes) and estimates their speed.
+ * ByteTrack-class association: a constant-velocity Kalman box per track, Hungarian IoU
+ * matching of confident detections (`track-thresh`) first, then weak ones (`low-thresh`) to
+ * the tracks left over, new tracks from confident unmatched detections (`new-track-thresh`).
+ * Tracks live by time, measured on buffer PTS (`max-lost-time`, `min-hits`), so frames
+ * dropped upstream (`dropqueue`) and `yolodetect interval=N` do not break them.
+ *
+ * Output: the incoming detection metas are replaced by one ROI meta per confirmed track,
+ * with the `detection` param (label, class-id, confidence) and a `tracking` param: track-id
+ * (guint64), state (tentative / confirmed / lost), age-ns (guint64), predicted (boolean:
+ * no detection on this frame, the box is the Kalman prediction), velocity-x / velocity-y
+ * (m/s on the ground with calibration, else image px/s), and speed-kmh only when a
+ * calibration is set (no calibration, no speed: never a made-up number). Frames that carry a
+ * `KeepupInferenceMeta` with fresh=false (yolodetect skipped or has not finished inference)
+ * get predicted boxes for every track. A `KeepupTrackingMeta` (GstCustomMeta) carries the
+ * roi, the lines and their counts for overlays.
+ *
+ * Speed: `calibration` "x1,y1:X1,Y1;x2,y2:X2,Y2;x3,y3:X3,Y3;x4,y4:X4,Y4" (four image points
+ * and their ground positions in metres) gives a homography, or `meters-per-pixel` a scale;
+ * the bottom-centre point's ground positions over `speed-window` are fitted against their
+ * PTS (least squares), in km/h.
+ *
+ * `roi` "x,y;x,y;..." keeps only objects whose bottom-centre is inside. `lines`
+ * "name:x1,y1,x2,y2;..." posts `objecttrack-line-crossed` {line, track-id, label, direction
+ * (+1 when crossing from the right of x1,y1->x2,y2 to its left, -1 the other way), pts,
+ * speed-kmh (when known)} and counts per line and direction. With `post-track-messages`,
+ * `objecttrack-track-started` / `objecttrack-track-ended` {track-id, label, pts, age-ns}.
+ *
+ * `stats` (`application/x-objecttrack-stats`): frames, updates (frames with fresh
+ * detections), predictions (frames without), active-tracks, total-tracks,
+ * id-switch-suspects (a track born where a recently lost one of the same class was), and
+ * `lines`, a structure with `<name>-forward` / `<name>-backward` counts.
+ *
+ * Bad `calibration`, `roi` or `lines` strings are logged when set and refused at start with
+ * RESOURCE/SETTINGS naming the bad part.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=traffic.mp4 ! decodebin ! videoconvert ! \
+ *     yolodetect model=models/keepup-traffic-320.onnx ! \
+ *     objecttrack meters-per-pixel=0.05 lines="gate:0,400,1280,400" ! fakesink
+ * ]|
+ */
+#include "gstobjecttrack.hpp"
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gst/video/gstvideometa.h>
+
+#include "keepup_metas.hpp"
+#include "tracker.hpp"
+
+GST_DEBUG_CATEGORY_STATIC(objecttrack_debug);
+GST_DEBUG_CATEGORY_STATIC(objecttrack_dataflow);
+#define GST_CAT_DEFAULT objecttrack_debug
+
+namespace track = keepup::track;
+
+enum {
+  PROP_0,
+  PROP_TRACK_THRESH,
+  PROP_LOW_THRESH,
+  PROP_NEW_TRACK_THRESH,
+  PROP_MATCH_THRESH,
+  PROP_PER_CLASS,
+  PROP_MAX_LOST_TIME,
+  PROP_MIN_HITS,
+  PROP_CALIBRATION,
+  PROP_METERS_PER_PIXEL,
+  PROP_SPEED_WINDOW,
+  PROP_ROI,
+  PROP_LINES,
+  PROP_POST_TRACK_MESSAGES,
+  PROP_STATS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+struct TrackSettings {
+  track::TrackerConfig tracker;
+  std::string calibration, roi, lines;
+  double meters_per_pixel = 0;
+  bool post_track_messages = false;
+};
+
+struct Tracking {
+  explicit Tracking(track::TrackerConfig c) : tracker(std::move(c)) {}
+  track::Tracker tracker;
+  std::string roi_text, lines_text;
+  std::map<int, std::string> labels; // class id -> name, as the detector wrote them
+  bool post_track_messages = false;
+  std::mutex stats_lock;
+  guint64 frames = 0, updates = 0, predictions = 0;
+  std::size_t active = 0;
+  track::TrackerCounters counters;
+};
+
+struct ObjectTrackPrivate {
+  std::mutex lock;
+  TrackSettings settings;
+  std::shared_ptr<Tracking> run;
+};
+
+struct _GstObjectTrack {
+  GstBaseTransform parent;
+  ObjectTrackPrivate *priv;
+};
+
+#define gst_object_track_parent_class parent_class
+G_DEFINE_TYPE(GstObjectTrack, gst_object_track, GST_TYPE_BASE_TRANSFORM)
+
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(
+    objecttrack, "objecttrack", GST_RANK_NONE, GST_TYPE_OBJECT_TRACK,
+    GST_DEBUG_CATEGORY_INIT(objecttrack_debug, "objecttrack", 0, "objecttrack element");
+    GST_DEBUG_CATEGORY_INIT(objecttrack_dataflow, "objecttrack_dataflow", 0,
+                            "objecttrack per-frame work"));
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
+
+static std::string label_for(const Tracking &t, int class_id) {
+  auto it = t.labels.find(class_id);
+  return it != t.labels.end() ? it->second : "class" + std::to_string(class_id);
+}
+
+// Reads the detector's metas, then removes them: the output carries tracks instead.
+static std::vector<track::Detection> take_detections(GstBuffer *buf, Tracking &t) {
+  std::vector<track::Detection> dets;
+  gpointer state = nullptr;
+  while (GstMeta *m = gst_buffer_iterate_meta_filtered(
+             buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
+    track::Detection d;
+    d.box = {static_cast<double>(roi->x), static_cast<double>(roi->y),
+             static_cast<double>(roi->x + roi->w), static_cast<double>(roi->y + roi->h)};
+    d.confidence = 1.0;
+    d.class_id = -1;
+    if (GstStructure *p = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+      gst_structure_get_double(p, "confidence", &d.confidence);
+      gst_structure_get_int(p, "class-id", &d.class_id);
+    }
+    const std::string label = g_quark_to_string(roi->roi_type);
+    if (d.class_id < 0) { // a detector without class ids: one id per distinct label
+      d.class_id = static_cast<int>(t.labels.size());
+      for (const auto &[id, name] : t.labels)
+        if (name == label)
+          d.class_id = id;
+    }
+    t.labels[d.class_id] = label;
+    dets.push_back(d);
+  }
+  gst_buffer_foreach_meta(
+      buf,
+      +[](GstBuffer *, GstMeta **meta, gpointer) -> gboolean {
+        if ((*meta)->info->api == GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)
+          *meta = nullptr; // removes it
+        return TRUE;
+      },
+      nullptr);
+  return dets;
+}
+
+static void attach_track(GstBuffer *buf, const Tracking &t, const track::TrackOutput &o) {
+  const std::string label = label_for(t, o.class_id);
+  const double x1 = std::max(0.0, o.box.x1), y1 = std::max(0.0, o.box.y1);
+  GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
+      buf, label.c_str(), static_cast<guint>(std::lround(x1)), static_cast<guint>(std::lround(y1)),
+      static_cast<guint>(std::max(1L, std::lround(o.box.x2 - x1))),
+      static_cast<guint>(std::max(1L, std::lround(o.box.y2 - y1))));
+  meta->id = static_cast<gint>(o.id & 0x7fffffff);
+  gst_video_region_of_interest_meta_add_param(
+      meta,
+      gst_structure_new("detection", "label", G_TYPE_STRING, label.c_str(), "class-id", G_TYPE_INT,
+                        o.class_id, "confidence", G_TYPE_DOUBLE, o.confidence, nullptr));
+  GstStructure *tracking = gst_structure_new(
+      "tracking", "track-id", G_TYPE_UINT64, static_cast<guint64>(o.id), "state", G_TYPE_STRING,
+      track::state_name(o.state), "age-ns", G_TYPE_UINT64, static_cast<guint64>(o.age_ns),
+      "predicted", G_TYPE_BOOLEAN, o.predicted ? TRUE : FALSE, "velocity-x", G_TYPE_DOUBLE,
+      o.velocity.x, "velocity-y", G_TYPE_DOUBLE, o.velocity.y, nullptr);
+  if (o.speed_kmh)
+    gst_structure_set(tracking, "speed-kmh", G_TYPE_DOUBLE, *o.speed_kmh, nullptr);
+  gst_video_region_of_interest_meta_add_param(meta, tracking);
+}
+
+static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
+  auto *self = GST_OBJECT_TRACK(trans);
+  std::shared_ptr<Tracking> run;
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    run = self->priv->run;
+  }
+  if (!run)
+    return GST_FLOW_OK;
+  try {
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    if (!GST_CLOCK_TIME_IS_VALID(pts)) {
+      GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("objecttrack needs timestamped frames"),
+                        ("buffer without PTS"));
+      return GST_FLOW_ERROR;
+    }
+    const auto t_ns = static_cast<std::int64_t>(pts);
+    // Fresh detections unless the detector says this frame was not inferred.
+    bool fresh = true;
+    if (GstStructure *info = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
+      gboolean f = TRUE;
+      gst_structure_get_boolean(info, "fresh", &f);
+      fresh = f;
+    }
+    std::vector<track::Detection> dets = take_detections(buf, *run);
+    const std::vector<track::TrackOutput> tracks =
+        fresh ? run->tracker.update(dets, t_ns) : run->tracker.predict(t_ns);
+    for (const auto &o : tracks)
+      attach_track(buf, *run, o);
+
+    if (GstStructure *scene = keepup::gstmeta::add(buf, keepup::gstmeta::kTracking)) {
+      gst_structure_set(scene, "roi", G_TYPE_STRING, run->roi_text.c_str(), "lines", G_TYPE_STRING,
+                        run->lines_text.c_str(), "active-tracks", G_TYPE_UINT,
+                        static_cast<guint>(run->tracker.active()), nullptr);
+      for (const auto &[name, counts] : run->tracker.counters().line_counts)
+        gst_structure_set(scene, (name + "-forward").c_str(), G_TYPE_UINT64, counts.first,
+                          (name + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+    }
+    {
+      std::lock_guard<std::mutex> lk(run->stats_lock);
+      ++run->frames;
+      ++(fresh ? run->updates : run->predictions);
+      run->active = run->tracker.active();
+      run->counters = run->tracker.counters();
+    }
+    // Messages last, with no lock held.
+    for (const auto &e : run->tracker.take_events()) {
+      GstStructure *s = gst_structure_new(
+          "objecttrack-line-crossed", "line", G_TYPE_STRING, e.line.c_str(), "track-id",
+          G_TYPE_UINT64, static_cast<guint64>(e.track_id), "label", G_TYPE_STRING,
+          label_for(*run, e.class_id).c_str(), "direction", G_TYPE_INT, e.direction, "pts",
+          G_TYPE_UINT64, static_cast<guint64>(e.t_ns), nullptr);
+      if (e.speed_kmh)
+        gst_structure_set(s, "speed-kmh", G_TYPE_DOUBLE, *e.speed_kmh, nullptr);
+      gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+    }
+    for (const auto &e : run->tracker.take_track_events()) {
+      if (!run->post_track_messages)
+        continue;
+      GstStructure *s = gst_structure_new(
+          e.started ? "objecttrack-track-started" : "objecttrack-track-ended", "track-id",
+          G_TYPE_UINT64, static_cast<guint64>(e.track_id), "label", G_TYPE_STRING,
+          label_for(*run, e.class_id).c_str(), "pts", G_TYPE_UINT64, static_cast<guint64>(e.t_ns),
+          "age-ns", G_TYPE_UINT64, static_cast<guint64>(e.age_ns), nullptr);
+      gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+    }
+    GST_CAT_LOG_OBJECT(
+        objecttrack_dataflow, self, "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
+        GST_TIME_ARGS(pts), dets.size(), tracks.size(), fresh ? "update" : "predict");
+    return GST_FLOW_OK;
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Tracking failed"), ("%s", e.what()));
+    return GST_FLOW_ERROR;
+  }
+}
+
+static gboolean gst_object_track_start(GstBaseTransform *trans) {
+  auto *self = GST_OBJECT_TRACK(trans);
+  TrackSettings s;
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    s = self->priv->settings;
+  }
+  track::TrackerConfig config = s.tracker;
+  try {
+    if (!s.calibration.empty())
+      config.ground = track::parse_calibration(s.calibration);
+    else if (s.meters_per_pixel > 0)
+      config.ground = track::Homography::from_scale(s.meters_per_pixel);
+    if (!s.roi.empty())
+      config.roi = track::parse_polygon(s.roi);
+    if (!s.lines.empty())
+      config.lines = track::parse_lines(s.lines);
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid objecttrack settings"), ("%s", e.what()));
+    return FALSE;
+  }
+  auto run = std::make_shared<Tracking>(config);
+  run->roi_text = s.roi;
+  run->lines_text = s.lines;
+  run->post_track_messages = s.post_track_messages;
+  std::lock_guard<std::mutex> lk(self->priv->lock);
+  self->priv->run = std::move(run);
+  return TRUE;
+}
+
+static gboolean gst_object_track_stop(GstBaseTransform *trans) {
+  auto *self = GST_OBJECT_TRACK(trans);
+  std::lock_guard<std::mutex> lk(self->priv->lock);
+  self->priv->run.reset();
+  return TRUE;
+}
+
+// Flushing seeks and discontinuities in time: tracks from before would predict nonsense.
+static gboolean gst_object_track_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  auto *self = GST_OBJECT_TRACK(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    if (self->priv->run)
+      self->priv->run->tracker.reset();
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+}
+
+static GstStructure *make_stats(GstObjectTrack *self) {
+  std::shared_ptr<Tracking> run;
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    run = self->priv->run;
+  }
+  guint64 frames = 0, updates = 0, predictions = 0, total = 0, suspects = 0;
+  guint active = 0;
+  GstStructure *lines = gst_structure_new_empty("application/x-objecttrack-lines");
+  if (run) {
+    std::lock_guard<std::mutex> lk(run->stats_lock);
+    frames = run->frames;
+    updates = run->updates;
+    predictions = run->predictions;
+    active = static_cast<guint>(run->active);
+    total = run->counters.total_tracks;
+    suspects = run->counters.id_switch_suspects;
+    for (const auto &[name, counts] : run->counters.line_counts)
+      gst_structure_set(lines, (name + "-forward").c_str(), G_TYPE_UINT64, counts.first,
+                        (name + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+  }
+  GstStructure *s = gst_structure_new(
+      "application/x-objecttrack-stats", "frames", G_TYPE_UINT64, frames, "updates", G_TYPE_UINT64,
+      updates, "predictions", G_TYPE_UINT64, predictions, "active-tracks", G_TYPE_UINT, active,
+      "total-tracks", G_TYPE_UINT64, total, "id-switch-suspects", G_TYPE_UINT64, suspects, "lines",
+      GST_TYPE_STRUCTURE, lines, nullptr);
+  gst_structure_free(lines);
+  return s;
+}
+
+// Property strings are checked when set, so a typo shows in the log at once; start refuses
+// them with an error naming the bad part.
+static void check_string(GstObjectTrack *self, const char *what, const std::string &text) {
+  if (text.empty())
+    return;
+  try {
+    if (g_str_equal(what, "calibration"))
+      track::parse_calibration(text);
+    else if (g_str_equal(what, "roi"))
+      track::parse_polygon(text);
+    else
+      track::parse_lines(text);
+  } catch (const std::exception &e) {
+    GST_WARNING_OBJECT(self, "%s: %s (the element will refuse to start)", what, e.what());
+  }
+}
+
+static void gst_object_track_set_property(GObject *object, guint prop_id, const GValue *value,
+                                          GParamSpec *pspec) {
+  auto *self = GST_OBJECT_TRACK(object);
+  std::string text;
+  if (G_VALUE_HOLDS_STRING(value))
+    text = g_value_get_string(value) ? g_value_get_string(value) : "";
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    TrackSettings &s = self->priv->settings;
+    switch (prop_id) {
+    case PROP_TRACK_THRESH:
+      s.tracker.track_thresh = g_value_get_double(value);
+      break;
+    case PROP_LOW_THRESH:
+      s.tracker.low_thresh = g_value_get_double(value);
+      break;
+    case PROP_NEW_TRACK_THRESH:
+      s.tracker.new_track_thresh = g_value_get_double(value);
+      break;
+    case PROP_MATCH_THRESH:
+      s.tracker.match_thresh = g_value_get_double(value);
+      break;
+    case PROP_PER_CLASS:
+      s.tracker.per_class = g_value_get_boolean(value);
+      break;
+    case PROP_MAX_LOST_TIME:
+      s.tracker.max_lost_ns = static_cast<std::int64_t>(g_value_get_uint64(value));
+      break;
+    case PROP_MIN_HITS:
+      s.tracker.min_hits = static_cast<int>(g_value_get_uint(value));
+      break;
+    case PROP_CALIBRATION:
+      s.calibration = text;
+      break;
+    case PROP_METERS_PER_PIXEL:
+      s.meters_per_pixel = g_value_get_double(value);
+      break;
+    case PROP_SPEED_WINDOW:
+      s.tracker.speed_window_ns = static_cast<std::int64_t>(g_value_get_uint64(value));
+      break;
+    case PROP_ROI:
+      s.roi = text;
+      break;
+    case PROP_LINES:
+      s.lines = text;
+      break;
+    case PROP_POST_TRACK_MESSAGES:
+      s.post_track_messages = g_value_get_boolean(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      return;
+    }
+  }
+  if (prop_id == PROP_CALIBRATION)
+    check_string(self, "calibration", text);
+  else if (prop_id == PROP_ROI)
+    check_string(self, "roi", text);
+  else if (prop_id == PROP_LINES)
+    check_string(self, "lines", text);
+}
+
+static void gst_object_track_get_property(GObject *object, guint prop_id, GValue *value,
+                                          GParamSpec *pspec) {
+  auto *self = GST_OBJECT_TRACK(object);
+  if (prop_id == PROP_STATS) {
+    g_value_take_boxed(value, make_stats(self));
+    return;
+  }
+  std::lock_guard<std::mutex> lk(self->priv->lock);
+  const TrackSettings &s = self->priv->settings;
+  switch (prop_id) {
+  case PROP_TRACK_THRESH:
+    g_value_set_double(value, s.tracker.track_thresh);
+    break;
+  case PROP_LOW_THRESH:
+    g_value_set_double(value, s.tracker.low_thresh);
+    break;
+  case PROP_NEW_TRACK_THRESH:
+    g_value_set_double(value, s.tracker.new_track_thresh);
+    break;
+  case PROP_MATCH_THRESH:
+    g_value_set_double(value, s.tracker.match_thresh);
+    break;
+  case PROP_PER_CLASS:
+    g_value_set_boolean(value, s.tracker.per_class);
+    break;
+  case PROP_MAX_LOST_TIME:
+    g_value_set_uint64(value, static_cast<guint64>(s.tracker.max_lost_ns));
+    break;
+  case PROP_MIN_HITS:
+    g_value_set_uint(value, static_cast<guint>(s.tracker.min_hits));
+    break;
+  case PROP_CALIBRATION:
+    g_value_set_string(value, s.calibration.c_str());
+    break;
+  case PROP_METERS_PER_PIXEL:
+    g_value_set_double(value, s.meters_per_pixel);
+    break;
+  case PROP_SPEED_WINDOW:
+    g_value_set_uint64(value, static_cast<guint64>(s.tracker.speed_window_ns));
+    break;
+  case PROP_ROI:
+    g_value_set_string(value, s.roi.c_str());
+    break;
+  case PROP_LINES:
+    g_value_set_string(value, s.lines.c_str());
+    break;
+  case PROP_POST_TRACK_MESSAGES:
+    g_value_set_boolean(value, s.post_track_messages);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_object_track_finalize(GObject *object) {
+  auto *self = GST_OBJECT_TRACK(object);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_object_track_init(GstObjectTrack *self) {
+  self->priv = new ObjectTrackPrivate();
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}
+
+static void gst_object_track_class_init(GstObjectTrackClass *klass) {
+  auto *gobject_class = G_OBJECT_CLASS(klass);
+  auto *element_class = GST_ELEMENT_CLASS(klass);
+  auto *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  gobject_class->set_property = gst_object_track_set_property;
+  gobject_class->get_property = gst_object_track_get_property;
+  gobject_class->finalize = gst_object_track_finalize;
+
+  const track::TrackerConfig d;
+  const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                              GST_PARAM_MUTABLE_READY);
+  properties[PROP_TRACK_THRESH] = g_param_spec_double(
+      "track-thresh", "Track threshold", "Detections at least this confident are matched first",
+      0.0, 1.0, d.track_thresh, ready);
+  properties[PROP_LOW_THRESH] =
+      g_param_spec_double("low-thresh", "Low threshold",
+                          "Weaker detections (down to this) only continue existing tracks", 0.0,
+                          1.0, d.low_thresh, ready);
+  properties[PROP_NEW_TRACK_THRESH] =
+      g_param_spec_double("new-track-thresh", "New track threshold",
+                          "Unmatched detections at least this confident start a track", 0.0, 1.0,
+                          d.new_track_thresh, ready);
+  properties[PROP_MATCH_THRESH] = g_param_spec_double(
+      "match-thresh", "Match threshold", "Largest IoU distance (1 - IoU) accepted as a match", 0.0,
+      1.0, d.match_thresh, ready);
+  properties[PROP_PER_CLASS] = g_param_spec_boolean(
+      "per-class", "Per class", "A track keeps its class: detections of other classes never match",
+      d.per_class, ready);
+  properties[PROP_MAX_LOST_TIME] = g_param_spec_uint64(
+      "max-lost-time", "Max lost time", "How long (ns of PTS) a track survives without detections",
+      0, G_MAXUINT64, static_cast<guint64>(d.max_lost_ns), ready);
+  properties[PROP_MIN_HITS] = g_param_spec_uint(
+      "min-hits", "Min hits", "Detections before a track is confirmed and reported", 1, 1000,
+      static_cast<guint>(d.min_hits), ready);
+  properties[PROP_CALIBRATION] = g_param_spec_string(
+      "calibration", "Calibration",
+      "Four image points and their ground positions in metres: 'x1,y1:X1,Y1;...;x4,y4:X4,Y4'",
+      nullptr, ready);
+  properties[PROP_METERS_PER_PIXEL] = g_param_spec_double(
+      "meters-per-pixel", "Meters per pixel",
+      "Ground scale when there is no calibration (0 = none)", 0.0, 1000.0, 0.0, ready);
+  properties[PROP_SPEED_WINDOW] =
+      g_param_spec_uint64("speed-window", "Speed window", "Time (ns) over which speed is fitted", 1,
+                          G_MAXUINT64, static_cast<guint64>(d.speed_window_ns), ready);
+  properties[PROP_ROI] = g_param_spec_string(
+      "roi", "Region of interest",
+      "Polygon 'x,y;x,y;...': only objects standing inside are tracked", nullptr, ready);
+  properties[PROP_LINES] = g_param_spec_string(
+      "lines", "Counting lines", "'name:x1,y1,x2,y2;...': crossings are posted and counted",
+      nullptr, ready);
+  properties[PROP_POST_TRACK_MESSAGES] = g_param_spec_boolean(
+      "post-track-messages", "Post track messages",
+      "Post objecttrack-track-started / -ended element messages", FALSE, ready);
+  properties[PROP_STATS] = g_param_spec_boxed(
+      "stats", "Statistics", "application/x-objecttrack-stats (see the element documentation)",
+      GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_properties(gobject_class, N_PROPS, properties);
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Object tracker", "Filter/Analyzer/Video",
+      "Tracks detected objects over time (ByteTrack-class), estimates their speed and counts "
+      "line crossings",
+      "keepup developers");
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_object_track_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_object_track_stop);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_object_track_transform_ip);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_object_track_sink_event);
+}
