@@ -2,6 +2,7 @@
 // Built only when OpenCV and ONNX are found.
 #include <gst/gst.h>
 
+#include "gstdetectoverlay.hpp"
 #include "gstobjecttrack.hpp"
 #include "gstyolodetect.hpp"
 
@@ -9,6 +10,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(yolodetect, plugin);
   ok |= GST_ELEMENT_REGISTER(objecttrack, plugin);
+  ok |= GST_ELEMENT_REGISTER(detectoverlay, plugin);
   return ok;
 }
 

@@ -175,8 +175,13 @@ TEST(Tracker, ClassesArePerTrack) {
   Tracker t(quick_config());
   const auto a = t.update({{box_at(100, 100), 0, 0.9}}, 0);
   const auto b = t.update({{box_at(101, 100), 1, 0.9}}, kFrame); // same place, other class
-  ASSERT_EQ(b.size(), 1U);
-  EXPECT_NE(b[0].id, a[0].id);
+  ASSERT_EQ(b.size(), 2U); // the new track, and the old one coasting on its prediction
+  const auto &fresh = b[0].detection == 0 ? b[0] : b[1];
+  const auto &coasting = b[0].detection == 0 ? b[1] : b[0];
+  EXPECT_NE(fresh.id, a[0].id);
+  EXPECT_EQ(coasting.id, a[0].id);
+  EXPECT_TRUE(coasting.predicted);
+  EXPECT_EQ(coasting.state, TrackState::lost);
   TrackerConfig any = quick_config();
   any.per_class = false;
   Tracker u(any);

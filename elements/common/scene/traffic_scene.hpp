@@ -40,6 +40,9 @@ public:
   // Renders the scene at time t (seconds) into a BGR frame of width x height.
   void render(double t_seconds, cv::Mat &bgr, std::vector<GroundTruth> &truth) const;
 
+  // The scene is seen from straight above: one scale maps pixels to metres on the ground
+  // (a car is about 4.5 m long).
+  double metres_per_pixel() const { return 0.09 / unit_; }
   int width() const { return options_.width; }
   int height() const { return options_.height; }
 

@@ -374,8 +374,19 @@ std::vector<TrackOutput> Tracker::update(const std::vector<Detection> &detection
     const Track &t = tracks_[i];
     if (t.state == TrackState::confirmed && det_of_track[i] >= 0)
       out.push_back(output(t, original[static_cast<std::size_t>(det_of_track[i])], false, t_ns));
+    else if (coasting(t, t_ns))
+      out.push_back(output(t, -1, true, t_ns));
   }
   return out;
+}
+
+bool Tracker::coasting(const Track &t, std::int64_t t_ns) const {
+  if (t.state != TrackState::lost || t_ns - t.last_update_ns > config_.coast_ns)
+    return false;
+  if (config_.frame_width <= 0 || config_.frame_height <= 0)
+    return true;
+  const Point c = t.kf.box().centre();
+  return c.x >= 0 && c.y >= 0 && c.x < config_.frame_width && c.y < config_.frame_height;
 }
 
 std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
@@ -387,7 +398,7 @@ std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
       end(t, t_ns);
       continue;
     }
-    if (t.state == TrackState::confirmed)
+    if (t.state == TrackState::confirmed || coasting(t, t_ns))
       out.push_back(output(t, -1, true, t_ns));
     kept.push_back(std::move(t));
   }

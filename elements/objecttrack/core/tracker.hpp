@@ -64,6 +64,11 @@ struct TrackerConfig {
   double new_track_thresh = 0.6; // unmatched detections at least this start a track
   double match_thresh = 0.8;     // IoU distance (1 - IoU) accepted in stage 1
   std::int64_t max_lost_ns = 1'000'000'000;
+  // A confirmed track that missed its detection is still reported (state lost, predicted
+  // box) for this long, while its box centre stays inside the frame: a missed detection or
+  // two should not blink the object out.
+  std::int64_t coast_ns = 300'000'000;
+  int frame_width = 0, frame_height = 0; // 0: unknown, no inside-the-frame check
   int min_hits = 3;
   bool per_class = true;
   std::int64_t speed_window_ns = 1'000'000'000;
@@ -112,8 +117,8 @@ class Tracker {
 public:
   explicit Tracker(TrackerConfig config) : config_(std::move(config)) {}
 
-  // A frame with fresh detections at t_ns. Returns the confirmed tracks visible now
-  // (matched or coasting on a prediction), tentative ones only when min_hits <= 1.
+  // A frame with fresh detections at t_ns. Returns the confirmed tracks matched now, and
+  // lost ones still coasting (see coast_ns) with their predicted boxes.
   std::vector<TrackOutput> update(const std::vector<Detection> &detections, std::int64_t t_ns);
   // A frame without fresh detections: every visible track's prediction at t_ns.
   std::vector<TrackOutput> predict(std::int64_t t_ns);
@@ -145,6 +150,7 @@ private:
   void end(const Track &t, std::int64_t t_ns);
 
   void predict_all(std::int64_t t_ns);
+  bool coasting(const Track &t, std::int64_t t_ns) const;
   void apply_match(Track &t, const Detection &d, std::int64_t t_ns);
   TrackOutput output(const Track &t, int detection, bool predicted, std::int64_t t_ns) const;
   std::vector<std::pair<int, int>> match(const std::vector<int> &tracks,

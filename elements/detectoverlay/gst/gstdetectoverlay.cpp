@@ -1,0 +1,509 @@
+/**
+ * SECTION:element-detectoverlay
+ * @title: detectoverlay
+ *
+ * Draws what `yolodetect` and `objecttrack` put on the frames: boxes (coloured per track id
+ * or per class, `color-by`), a label with class, confidence, track id and speed, trails
+ * (the last `trail-length` positions of each track), the objecttrack ROI polygon and counting
+ * lines with their counts, and a HUD: frame rate (from PTS), inference time, detection age
+ * (PTS minus the PTS the detections were computed on), and the frames dropped by any
+ * `dropqueue` in the same pipeline. Each layer has a `show-*` switch.
+ *
+ * Formats: BGR, BGRx, BGRA, RGB, RGBx, RGBA with their real strides, and I420 / NV12 drawn
+ * straight into the planes (luma at full size, chroma at half size): no full-frame colour
+ * conversion when the input is YUV, as it is after a decoder.
+ *
+ * Runs on the streaming thread, in place; reads metas only.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 videotestsrc ! video/x-raw,width=1280,height=720 ! videoconvert ! \
+ *     yolodetect model=models/keepup-traffic-320.onnx ! objecttrack ! detectoverlay ! \
+ *     videoconvert ! autovideosink
+ * ]|
+ */
+#include "gstdetectoverlay.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gst/video/gstvideometa.h>
+#include <gst/video/video.h>
+
+#include "keepup_metas.hpp"
+#include "overlay_canvas.hpp"
+#include "overlay_core.hpp"
+#include "track_geometry.hpp"
+
+GST_DEBUG_CATEGORY_STATIC(detectoverlay_debug);
+#define GST_CAT_DEFAULT detectoverlay_debug
+
+namespace ov = keepup::overlay;
+
+enum {
+  PROP_0,
+  PROP_SHOW_BOXES,
+  PROP_SHOW_LABELS,
+  PROP_SHOW_CONFIDENCE,
+  PROP_SHOW_IDS,
+  PROP_SHOW_SPEED,
+  PROP_SHOW_TRAILS,
+  PROP_SHOW_ROI,
+  PROP_SHOW_LINES,
+  PROP_SHOW_HUD,
+  PROP_TRAIL_LENGTH,
+  PROP_COLOR_BY,
+  PROP_THICKNESS,
+  PROP_FONT_SCALE,
+  N_PROPS
+};
+
+enum class ColorBy { track = 0, klass = 1 };
+
+static GParamSpec *properties[N_PROPS];
+
+struct OverlaySettings {
+  bool boxes = true, labels = true, confidence = true, ids = true, speed = true, trails = true,
+       roi = true, lines = true, hud = true;
+  guint trail_length = 30;
+  ColorBy color_by = ColorBy::track;
+  gint thickness = 2;
+  gdouble font_scale = 0.5;
+};
+
+// Cached parse of objecttrack's roi / lines strings (they rarely change).
+struct SceneCache {
+  std::string roi_text, lines_text;
+  std::vector<cv::Point> roi;
+  std::vector<keepup::track::CountLine> lines;
+};
+
+struct OverlayState {
+  ov::Trails trails;
+  ov::FpsMeter fps;
+  SceneCache scene;
+  std::vector<GstElement *> dropqueues; // weak: looked up in the pipeline
+  guint64 frames = 0;
+  guint64 dropped_upstream = 0;
+  ~OverlayState() {
+    for (GstElement *e : dropqueues)
+      gst_object_unref(e);
+  }
+};
+
+struct DetectOverlayPrivate {
+  std::mutex lock;
+  OverlaySettings settings;
+  std::unique_ptr<OverlayState> state; // streaming thread only, between start and stop
+};
+
+struct _GstDetectOverlay {
+  GstVideoFilter parent;
+  DetectOverlayPrivate *priv;
+};
+
+#define gst_detect_overlay_parent_class parent_class
+G_DEFINE_TYPE(GstDetectOverlay, gst_detect_overlay, GST_TYPE_VIDEO_FILTER)
+
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(detectoverlay, "detectoverlay", GST_RANK_NONE,
+                                      GST_TYPE_DETECT_OVERLAY,
+                                      GST_DEBUG_CATEGORY_INIT(detectoverlay_debug, "detectoverlay",
+                                                              0, "detectoverlay element"));
+
+#define OVERLAY_FORMATS "{ BGR, BGRx, BGRA, RGB, RGBx, RGBA, I420, NV12 }"
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS)));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(OVERLAY_FORMATS)));
+
+GType gst_detect_overlay_color_by_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(ColorBy::track), "One colour per track id (per class when untracked)",
+       "track"},
+      {static_cast<gint>(ColorBy::klass), "One colour per class", "class"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstDetectOverlayColorBy", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+static ov::CanvasFormat canvas_format(GstVideoFormat f) {
+  switch (f) {
+  case GST_VIDEO_FORMAT_BGR:
+    return ov::CanvasFormat::bgr;
+  case GST_VIDEO_FORMAT_RGB:
+    return ov::CanvasFormat::rgb;
+  case GST_VIDEO_FORMAT_BGRx:
+  case GST_VIDEO_FORMAT_BGRA:
+    return ov::CanvasFormat::bgrx;
+  case GST_VIDEO_FORMAT_RGBx:
+  case GST_VIDEO_FORMAT_RGBA:
+    return ov::CanvasFormat::rgbx;
+  case GST_VIDEO_FORMAT_I420:
+    return ov::CanvasFormat::i420;
+  default:
+    return ov::CanvasFormat::nv12;
+  }
+}
+
+// Every dropqueue in the pipeline this element is in (looked up once, at the first frame).
+static void find_dropqueues(GstElement *self, OverlayState &st) {
+  GstObject *top = GST_OBJECT(self);
+  while (GstObject *parent = gst_object_get_parent(top)) {
+    if (top != GST_OBJECT(self))
+      gst_object_unref(top);
+    top = parent;
+  }
+  if (top == GST_OBJECT(self) || !GST_IS_BIN(top)) {
+    if (top != GST_OBJECT(self))
+      gst_object_unref(top);
+    return;
+  }
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(top));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto *e = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory *f = gst_element_get_factory(e);
+    if (f && g_str_equal(GST_OBJECT_NAME(f), "dropqueue"))
+      st.dropqueues.push_back(GST_ELEMENT(gst_object_ref(e)));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  gst_object_unref(top);
+}
+
+struct Item {
+  cv::Point a, b;
+  std::string label;
+  int class_id = -1;
+  std::optional<double> confidence, speed;
+  std::optional<guint64> track_id;
+  bool predicted = false;
+};
+
+static std::vector<Item> read_items(GstBuffer *buf) {
+  std::vector<Item> items;
+  gpointer state = nullptr;
+  while (GstMeta *m = gst_buffer_iterate_meta_filtered(
+             buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
+    Item it;
+    it.a = {static_cast<int>(roi->x), static_cast<int>(roi->y)};
+    it.b = {static_cast<int>(roi->x + roi->w), static_cast<int>(roi->y + roi->h)};
+    it.label = g_quark_to_string(roi->roi_type);
+    if (GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+      double c = 0;
+      if (gst_structure_get_double(d, "confidence", &c))
+        it.confidence = c;
+      gst_structure_get_int(d, "class-id", &it.class_id);
+    }
+    if (GstStructure *t = gst_video_region_of_interest_meta_get_param(roi, "tracking")) {
+      guint64 id = 0;
+      if (gst_structure_get_uint64(t, "track-id", &id))
+        it.track_id = id;
+      double s = 0;
+      if (gst_structure_get_double(t, "speed-kmh", &s))
+        it.speed = s;
+      gboolean p = FALSE;
+      gst_structure_get_boolean(t, "predicted", &p);
+      it.predicted = p;
+    }
+    items.push_back(std::move(it));
+  }
+  return items;
+}
+
+static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filter,
+                                                           GstVideoFrame *frame) {
+  auto *self = GST_DETECT_OVERLAY(filter);
+  try {
+    OverlaySettings s;
+    {
+      std::lock_guard<std::mutex> lk(self->priv->lock);
+      s = self->priv->settings;
+    }
+    OverlayState &st = *self->priv->state;
+    GstBuffer *buf = frame->buffer;
+    const GstClockTime pts = GST_BUFFER_PTS(buf);
+    const auto t_ns = GST_CLOCK_TIME_IS_VALID(pts) ? static_cast<std::int64_t>(pts) : 0;
+    if (st.frames++ == 0)
+      find_dropqueues(GST_ELEMENT(self), st);
+    st.fps.add(t_ns);
+
+    ov::PlaneRef planes[3];
+    for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(frame) && p < 3; ++p)
+      planes[p] = {static_cast<unsigned char *>(GST_VIDEO_FRAME_PLANE_DATA(frame, p)),
+                   GST_VIDEO_FRAME_PLANE_STRIDE(frame, p)};
+    ov::Canvas canvas(canvas_format(GST_VIDEO_FRAME_FORMAT(frame)), GST_VIDEO_FRAME_WIDTH(frame),
+                      GST_VIDEO_FRAME_HEIGHT(frame), planes);
+    const int thick = std::max(1, s.thickness);
+
+    // Scene: objecttrack's ROI and counting lines with their counts.
+    if (GstStructure *scene = keepup::gstmeta::find(buf, keepup::gstmeta::kTracking)) {
+      const gchar *roi = gst_structure_get_string(scene, "roi");
+      const gchar *lines = gst_structure_get_string(scene, "lines");
+      if (roi && st.scene.roi_text != roi) {
+        st.scene.roi_text = roi;
+        st.scene.roi.clear();
+        if (*roi)
+          for (const auto &p : keepup::track::parse_polygon(roi))
+            st.scene.roi.emplace_back(static_cast<int>(p.x), static_cast<int>(p.y));
+      }
+      if (lines && st.scene.lines_text != lines) {
+        st.scene.lines_text = lines;
+        st.scene.lines =
+            *lines ? keepup::track::parse_lines(lines) : std::vector<keepup::track::CountLine>{};
+      }
+      if (s.roi && !st.scene.roi.empty())
+        canvas.polyline(st.scene.roi, true, {255, 210, 0}, thick);
+      if (s.lines) {
+        for (const auto &l : st.scene.lines) {
+          const cv::Point a(static_cast<int>(l.a.x), static_cast<int>(l.a.y));
+          const cv::Point b(static_cast<int>(l.b.x), static_cast<int>(l.b.y));
+          canvas.line(a, b, {255, 60, 200}, thick + 1);
+          guint64 fwd = 0, back = 0;
+          gst_structure_get_uint64(scene, (l.name + "-forward").c_str(), &fwd);
+          gst_structure_get_uint64(scene, (l.name + "-backward").c_str(), &back);
+          char text[160];
+          std::snprintf(text, sizeof(text), "%s +%llu -%llu", l.name.c_str(),
+                        static_cast<unsigned long long>(fwd),
+                        static_cast<unsigned long long>(back));
+          canvas.label(a, text, {170, 30, 140}, s.font_scale);
+        }
+      }
+    }
+
+    // Objects.
+    st.trails.set_length(s.trail_length);
+    for (const Item &it : read_items(buf)) {
+      const std::uint64_t key =
+          s.color_by == ColorBy::track && it.track_id
+              ? *it.track_id
+              : static_cast<std::uint64_t>(it.class_id >= 0 ? it.class_id
+                                                            : g_str_hash(it.label.c_str()) % 97) +
+                    500;
+      const ov::Rgb colour = ov::palette(key);
+      if (s.boxes)
+        canvas.rect(it.a, it.b, colour, it.predicted ? std::max(1, thick - 1) : thick);
+      if (s.trails && it.track_id) {
+        st.trails.add(*it.track_id, {(it.a.x + it.b.x) * 0.5, static_cast<double>(it.b.y)}, t_ns);
+        if (const auto *trail = st.trails.get(*it.track_id)) {
+          std::vector<cv::Point> pts;
+          for (const auto &p : *trail)
+            pts.emplace_back(static_cast<int>(p.x), static_cast<int>(p.y));
+          canvas.polyline(pts, false, colour, std::max(1, thick - 1));
+        }
+      }
+      if (s.labels) {
+        ov::LabelParts parts{it.label, it.confidence, it.track_id, it.speed, it.predicted};
+        canvas.label({it.a.x, it.a.y - 1}, ov::label_text(parts, s.confidence, s.ids, s.speed),
+                     colour, s.font_scale);
+      }
+    }
+    st.trails.prune(t_ns);
+
+    // HUD.
+    if (s.hud) {
+      std::string hud;
+      char part[96];
+      std::snprintf(part, sizeof(part), "%.1f fps", st.fps.fps());
+      hud += part;
+      if (GstStructure *info = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
+        double ms = 0;
+        guint64 source = GST_CLOCK_TIME_NONE;
+        gst_structure_get_double(info, "inference-ms", &ms);
+        gst_structure_get_uint64(info, "source-pts", &source);
+        std::snprintf(part, sizeof(part), " | infer %.1f ms", ms);
+        hud += part;
+        if (GST_CLOCK_TIME_IS_VALID(source) && GST_CLOCK_TIME_IS_VALID(pts) && pts >= source) {
+          std::snprintf(part, sizeof(part), " | det age %.0f ms",
+                        static_cast<double>(pts - source) / 1e6);
+          hud += part;
+        }
+      }
+      if (!st.dropqueues.empty()) {
+        if (st.frames % 15 == 1) { // a property read per element, twice a second at 30 fps
+          guint64 total = 0;
+          for (GstElement *dq : st.dropqueues) {
+            guint64 d = 0;
+            g_object_get(dq, "dropped", &d, nullptr);
+            total += d;
+          }
+          st.dropped_upstream = total;
+        }
+        std::snprintf(part, sizeof(part), " | dropped %llu",
+                      static_cast<unsigned long long>(st.dropped_upstream));
+        hud += part;
+      }
+      canvas.label({4, 4 + static_cast<int>(30 * s.font_scale)}, hud, {30, 30, 30}, s.font_scale);
+    }
+    return GST_FLOW_OK;
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Drawing the overlay failed"), ("%s", e.what()));
+    return GST_FLOW_ERROR;
+  }
+}
+
+static gboolean gst_detect_overlay_start(GstBaseTransform *trans) {
+  auto *self = GST_DETECT_OVERLAY(trans);
+  self->priv->state = std::make_unique<OverlayState>();
+  return TRUE;
+}
+
+static gboolean gst_detect_overlay_stop(GstBaseTransform *trans) {
+  GST_DETECT_OVERLAY(trans)->priv->state.reset();
+  return TRUE;
+}
+
+static bool *bool_field(OverlaySettings &s, guint prop_id) {
+  switch (prop_id) {
+  case PROP_SHOW_BOXES:
+    return &s.boxes;
+  case PROP_SHOW_LABELS:
+    return &s.labels;
+  case PROP_SHOW_CONFIDENCE:
+    return &s.confidence;
+  case PROP_SHOW_IDS:
+    return &s.ids;
+  case PROP_SHOW_SPEED:
+    return &s.speed;
+  case PROP_SHOW_TRAILS:
+    return &s.trails;
+  case PROP_SHOW_ROI:
+    return &s.roi;
+  case PROP_SHOW_LINES:
+    return &s.lines;
+  case PROP_SHOW_HUD:
+    return &s.hud;
+  default:
+    return nullptr;
+  }
+}
+
+static void gst_detect_overlay_set_property(GObject *object, guint prop_id, const GValue *value,
+                                            GParamSpec *pspec) {
+  auto *self = GST_DETECT_OVERLAY(object);
+  std::lock_guard<std::mutex> lk(self->priv->lock);
+  OverlaySettings &s = self->priv->settings;
+  if (bool *b = bool_field(s, prop_id)) {
+    *b = g_value_get_boolean(value);
+    return;
+  }
+  switch (prop_id) {
+  case PROP_TRAIL_LENGTH:
+    s.trail_length = g_value_get_uint(value);
+    break;
+  case PROP_COLOR_BY:
+    s.color_by = static_cast<ColorBy>(g_value_get_enum(value));
+    break;
+  case PROP_THICKNESS:
+    s.thickness = g_value_get_int(value);
+    break;
+  case PROP_FONT_SCALE:
+    s.font_scale = g_value_get_double(value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_detect_overlay_get_property(GObject *object, guint prop_id, GValue *value,
+                                            GParamSpec *pspec) {
+  auto *self = GST_DETECT_OVERLAY(object);
+  std::lock_guard<std::mutex> lk(self->priv->lock);
+  OverlaySettings &s = self->priv->settings;
+  if (bool *b = bool_field(s, prop_id)) {
+    g_value_set_boolean(value, *b);
+    return;
+  }
+  switch (prop_id) {
+  case PROP_TRAIL_LENGTH:
+    g_value_set_uint(value, s.trail_length);
+    break;
+  case PROP_COLOR_BY:
+    g_value_set_enum(value, static_cast<gint>(s.color_by));
+    break;
+  case PROP_THICKNESS:
+    g_value_set_int(value, s.thickness);
+    break;
+  case PROP_FONT_SCALE:
+    g_value_set_double(value, s.font_scale);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_detect_overlay_finalize(GObject *object) {
+  auto *self = GST_DETECT_OVERLAY(object);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_detect_overlay_init(GstDetectOverlay *self) {
+  self->priv = new DetectOverlayPrivate();
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+}
+
+static void gst_detect_overlay_class_init(GstDetectOverlayClass *klass) {
+  auto *gobject_class = G_OBJECT_CLASS(klass);
+  auto *element_class = GST_ELEMENT_CLASS(klass);
+  auto *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  auto *filter_class = GST_VIDEO_FILTER_CLASS(klass);
+  gobject_class->set_property = gst_detect_overlay_set_property;
+  gobject_class->get_property = gst_detect_overlay_get_property;
+  gobject_class->finalize = gst_detect_overlay_finalize;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_PLAYING);
+  struct Switch {
+    guint id;
+    const char *name, *nick, *blurb;
+  };
+  static const Switch switches[] = {
+      {PROP_SHOW_BOXES, "show-boxes", "Boxes", "Draw object boxes"},
+      {PROP_SHOW_LABELS, "show-labels", "Labels", "Draw a label above each box"},
+      {PROP_SHOW_CONFIDENCE, "show-confidence", "Confidence", "Put the confidence in the label"},
+      {PROP_SHOW_IDS, "show-ids", "Track ids", "Put the track id in the label"},
+      {PROP_SHOW_SPEED, "show-speed", "Speed", "Put the speed (when known) in the label"},
+      {PROP_SHOW_TRAILS, "show-trails", "Trails", "Draw each track's recent path"},
+      {PROP_SHOW_ROI, "show-roi", "ROI", "Draw objecttrack's region of interest"},
+      {PROP_SHOW_LINES, "show-lines", "Lines", "Draw objecttrack's counting lines and counts"},
+      {PROP_SHOW_HUD, "show-hud", "HUD",
+       "Draw fps, inference time, detection age and upstream drops"},
+  };
+  for (const auto &sw : switches)
+    properties[sw.id] = g_param_spec_boolean(sw.name, sw.nick, sw.blurb, TRUE, rw);
+  properties[PROP_TRAIL_LENGTH] = g_param_spec_uint(
+      "trail-length", "Trail length", "Positions kept per track for its trail", 1, 1000, 30, rw);
+  properties[PROP_COLOR_BY] = g_param_spec_enum(
+      "color-by", "Colour by", "What a box's colour follows",
+      gst_detect_overlay_color_by_get_type(), static_cast<gint>(ColorBy::track), rw);
+  properties[PROP_THICKNESS] =
+      g_param_spec_int("thickness", "Thickness", "Line thickness in pixels", 1, 20, 2, rw);
+  properties[PROP_FONT_SCALE] =
+      g_param_spec_double("font-scale", "Font scale", "Label text scale", 0.2, 4.0, 0.5, rw);
+  g_object_class_install_properties(gobject_class, N_PROPS, properties);
+
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "Detection overlay", "Filter/Effect/Video",
+      "Draws detections, tracks, speeds, trails, counting lines and a HUD onto video",
+      "keepup developers");
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_detect_overlay_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_detect_overlay_stop);
+  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_detect_overlay_transform_frame_ip);
+  gst_type_mark_as_plugin_api(gst_detect_overlay_color_by_get_type(),
+                              static_cast<GstPluginAPIFlags>(0));
+}

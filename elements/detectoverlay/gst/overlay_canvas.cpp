@@ -1,0 +1,124 @@
+#include "overlay_canvas.hpp"
+
+#include <algorithm>
+
+#include <opencv2/imgproc.hpp>
+
+namespace keepup::overlay {
+
+Canvas::Canvas(CanvasFormat format, int width, int height, const PlaneRef planes[3])
+    : format_(format), width_(width), height_(height) {
+  const int cw = (width + 1) / 2, ch = (height + 1) / 2;
+  auto step = [&](int p) { return static_cast<std::size_t>(planes[p].stride); };
+  switch (format) {
+  case CanvasFormat::bgr:
+  case CanvasFormat::rgb:
+    main_ = cv::Mat(height, width, CV_8UC3, planes[0].data, step(0));
+    break;
+  case CanvasFormat::bgrx:
+  case CanvasFormat::rgbx:
+    main_ = cv::Mat(height, width, CV_8UC4, planes[0].data, step(0));
+    break;
+  case CanvasFormat::i420:
+    main_ = cv::Mat(height, width, CV_8UC1, planes[0].data, step(0));
+    u_ = cv::Mat(ch, cw, CV_8UC1, planes[1].data, step(1));
+    v_ = cv::Mat(ch, cw, CV_8UC1, planes[2].data, step(2));
+    break;
+  case CanvasFormat::nv12:
+    main_ = cv::Mat(height, width, CV_8UC1, planes[0].data, step(0));
+    uv_ = cv::Mat(ch, cw, CV_8UC2, planes[1].data, step(1));
+    break;
+  }
+}
+
+cv::Scalar Canvas::packed(const Rgb &c) const {
+  switch (format_) {
+  case CanvasFormat::bgr:
+  case CanvasFormat::bgrx:
+    return {static_cast<double>(c.b), static_cast<double>(c.g), static_cast<double>(c.r), 255};
+  default:
+    return {static_cast<double>(c.r), static_cast<double>(c.g), static_cast<double>(c.b), 255};
+  }
+}
+
+// Calls draw(mat, colour, scale, thickness) for every plane the format has: once for packed
+// formats, for Y at full size and for the chroma plane(s) at half size for YUV.
+template <typename Draw> void Canvas::each_plane(const Rgb &c, int thickness, Draw draw) {
+  if (format_ != CanvasFormat::i420 && format_ != CanvasFormat::nv12) {
+    draw(main_, packed(c), 1.0, thickness);
+    return;
+  }
+  const Yuv yuv = to_yuv(c);
+  const int half = std::max(1, thickness / 2);
+  draw(main_, cv::Scalar(yuv.y), 1.0, thickness);
+  if (format_ == CanvasFormat::i420) {
+    draw(u_, cv::Scalar(yuv.u), 0.5, half);
+    draw(v_, cv::Scalar(yuv.v), 0.5, half);
+  } else {
+    draw(uv_, cv::Scalar(yuv.u, yuv.v), 0.5, half);
+  }
+}
+
+namespace {
+cv::Point scaled(cv::Point p, double s) {
+  return {static_cast<int>(p.x * s), static_cast<int>(p.y * s)};
+}
+} // namespace
+
+void Canvas::rect(cv::Point a, cv::Point b, const Rgb &c, int thickness) {
+  each_plane(c, thickness, [&](cv::Mat &m, const cv::Scalar &s, double k, int t) {
+    cv::rectangle(m, scaled(a, k), scaled(b, k), s, t);
+  });
+}
+
+void Canvas::fill(cv::Point a, cv::Point b, const Rgb &c) {
+  each_plane(c, 1, [&](cv::Mat &m, const cv::Scalar &s, double k, int) {
+    cv::rectangle(m, scaled(a, k), scaled(b, k), s, cv::FILLED);
+  });
+}
+
+void Canvas::line(cv::Point a, cv::Point b, const Rgb &c, int thickness) {
+  each_plane(c, thickness, [&](cv::Mat &m, const cv::Scalar &s, double k, int t) {
+    cv::line(m, scaled(a, k), scaled(b, k), s, t);
+  });
+}
+
+void Canvas::polyline(const std::vector<cv::Point> &points, bool closed, const Rgb &c,
+                      int thickness) {
+  if (points.size() < 2)
+    return;
+  each_plane(c, thickness, [&](cv::Mat &m, const cv::Scalar &s, double k, int t) {
+    std::vector<cv::Point> pts;
+    pts.reserve(points.size());
+    for (const auto &p : points)
+      pts.push_back(scaled(p, k));
+    cv::polylines(m, pts, closed, s, t);
+  });
+}
+
+void Canvas::dot(cv::Point p, int radius, const Rgb &c) {
+  each_plane(c, 1, [&](cv::Mat &m, const cv::Scalar &s, double k, int) {
+    cv::circle(m, scaled(p, k), std::max(1, static_cast<int>(radius * k)), s, cv::FILLED);
+  });
+}
+
+void Canvas::label(cv::Point at, const std::string &text, const Rgb &bg, double scale) {
+  int baseline = 0;
+  const int thickness = scale >= 0.8 ? 2 : 1;
+  const cv::Size size =
+      cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &baseline);
+  const int pad = 3;
+  int x = std::clamp(at.x, 0, std::max(0, width_ - size.width - 2 * pad));
+  int y = std::clamp(at.y, size.height + 2 * pad, std::max(size.height + 2 * pad, height_ - 1));
+  fill({x, y - size.height - 2 * pad}, {x + size.width + 2 * pad, y}, bg);
+  const Rgb white{255, 255, 255};
+  if (format_ == CanvasFormat::i420 || format_ == CanvasFormat::nv12) {
+    cv::putText(main_, text, {x + pad, y - pad}, cv::FONT_HERSHEY_SIMPLEX, scale,
+                cv::Scalar(to_yuv(white).y), thickness, cv::LINE_AA);
+  } else {
+    cv::putText(main_, text, {x + pad, y - pad}, cv::FONT_HERSHEY_SIMPLEX, scale, packed(white),
+                thickness, cv::LINE_AA);
+  }
+}
+
+} // namespace keepup::overlay
