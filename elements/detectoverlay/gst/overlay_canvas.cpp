@@ -111,12 +111,13 @@ void Canvas::label(cv::Point at, const std::string &text, const Rgb &bg, double 
   int x = std::clamp(at.x, 0, std::max(0, width_ - size.width - 2 * pad));
   int y = std::clamp(at.y, size.height + 2 * pad, std::max(size.height + 2 * pad, height_ - 1));
   fill({x, y - size.height - 2 * pad}, {x + size.width + 2 * pad, y}, bg);
-  const Rgb white{255, 255, 255};
+  // Dark text on light backgrounds, white on dark ones.
+  const Rgb ink = to_yuv(bg).y > 140 ? Rgb{0, 0, 0} : Rgb{255, 255, 255};
   if (format_ == CanvasFormat::i420 || format_ == CanvasFormat::nv12) {
     cv::putText(main_, text, {x + pad, y - pad}, cv::FONT_HERSHEY_SIMPLEX, scale,
-                cv::Scalar(to_yuv(white).y), thickness, cv::LINE_AA);
+                cv::Scalar(to_yuv(ink).y), thickness, cv::LINE_AA);
   } else {
-    cv::putText(main_, text, {x + pad, y - pad}, cv::FONT_HERSHEY_SIMPLEX, scale, packed(white),
+    cv::putText(main_, text, {x + pad, y - pad}, cv::FONT_HERSHEY_SIMPLEX, scale, packed(ink),
                 thickness, cv::LINE_AA);
   }
 }

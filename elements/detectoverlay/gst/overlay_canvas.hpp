@@ -28,8 +28,8 @@ public:
   void line(cv::Point a, cv::Point b, const Rgb &c, int thickness);
   void polyline(const std::vector<cv::Point> &points, bool closed, const Rgb &c, int thickness);
   void dot(cv::Point p, int radius, const Rgb &c);
-  // A label: filled background in `bg`, text in white (luma only on YUV), anchored with its
-  // bottom-left at `at` and kept inside the frame.
+  // A label: filled background in `bg`, text in black or white by the background's
+  // lightness (luma only on YUV), bottom-left at `at`, kept inside the frame.
   void label(cv::Point at, const std::string &text, const Rgb &bg, double scale);
   int width() const { return width_; }
   int height() const { return height_; }

@@ -129,6 +129,10 @@ public:
   std::vector<TrackEvent> take_track_events();
   const TrackerCounters &counters() const { return counters_; }
   std::size_t active() const;
+  void set_frame_size(int width, int height) {
+    config_.frame_width = width;
+    config_.frame_height = height;
+  }
   void reset();
 
 private:

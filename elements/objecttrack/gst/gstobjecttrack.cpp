@@ -309,6 +309,18 @@ static gboolean gst_object_track_stop(GstBaseTransform *trans) {
   return TRUE;
 }
 
+static gboolean gst_object_track_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
+  auto *self = GST_OBJECT_TRACK(trans);
+  gint width = 0, height = 0;
+  GstStructure *s = gst_caps_get_structure(incaps, 0);
+  gst_structure_get_int(s, "width", &width);
+  gst_structure_get_int(s, "height", &height);
+  std::lock_guard<std::mutex> lk(self->priv->lock);
+  if (self->priv->run)
+    self->priv->run->tracker.set_frame_size(width, height);
+  return TRUE;
+}
+
 // Flushing seeks and discontinuities in time: tracks from before would predict nonsense.
 static gboolean gst_object_track_sink_event(GstBaseTransform *trans, GstEvent *event) {
   auto *self = GST_OBJECT_TRACK(trans);
@@ -564,4 +576,5 @@ static void gst_object_track_class_init(GstObjectTrackClass *klass) {
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_object_track_stop);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_object_track_transform_ip);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_object_track_sink_event);
+  trans_class->set_caps = GST_DEBUG_FUNCPTR(gst_object_track_set_caps);
 }

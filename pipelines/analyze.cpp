@@ -1,0 +1,585 @@
+// keepup-analyze: decode -> dropqueue -> yolodetect -> objecttrack -> detectoverlay -> x264enc
+// -> mpegtsmux -> tsrecordsink, through the GStreamer API. Prints a progress line every second
+// and a summary; writes per-frame tracks as JSON lines with --meta.
+//
+//   keepup-analyze test [--seconds 20] [--gt gt.txt]     the built-in generated traffic scene
+//   keepup-analyze FILE|URI [--seconds N]                 anything uridecodebin plays
+//   options: --output FILE (default analyze.ts; '-' none) --meta FILE --show
+//            --model FILE --interval N --async --threads N --conf X
+//            --calibration S --meters-per-pixel X --roi S --lines S
+//            --live (test: real-time frames) --drop P (drop a fraction of frames upstream)
+//            --size WxH --seed N (test) --quiet
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gst/video/gstvideometa.h>
+#include <glib-unix.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <sys/stat.h>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "keepup_metas.hpp"
+#include "mot_metrics.hpp"
+#include "traffic_scene.hpp"
+
+namespace {
+
+constexpr int kTestFps = 30;
+
+struct Options {
+  std::string input;
+  std::string output = "analyze.ts";
+  std::string meta, gt;
+  std::string model;
+  int seconds = 0; // 0: test 20 s, other inputs until EOS
+  int width = 1280, height = 720;
+  std::uint64_t seed = 7;
+  bool live = false, async = false, show = false, quiet = false;
+  int interval = 1, threads = 0;
+  double conf = 0.25, drop = 0.0, meters_per_pixel = 0.0;
+  std::string calibration, roi, lines;
+};
+
+void usage() {
+  std::fprintf(
+      stderr,
+      "usage: keepup-analyze test|FILE|URI [options]\n"
+      "  --output FILE        annotated MPEG-TS recording (default analyze.ts, '-' = none)\n"
+      "  --meta FILE          per-frame tracks as JSON lines\n"
+      "  --show               display instead of recording\n"
+      "  --seconds N          test: length (default 20); others: stop after N s\n"
+      "  --gt FILE            test: MOT ground truth of the generated scene\n"
+      "  --size WxH --seed N  test: frame size (default 1280x720) and scene\n"
+      "  --live               test: produce frames in real time (30 fps)\n"
+      "  --drop P             drop a fraction P of frames before detection\n"
+      "  --model FILE         ONNX detector (default: the bundled traffic model)\n"
+      "  --interval N --async --threads N --conf X      yolodetect settings\n"
+      "  --calibration S --meters-per-pixel X --roi S --lines S   objecttrack settings\n"
+      "  --quiet              no progress lines\n");
+}
+
+bool file_exists(const std::string &path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+std::string default_model() {
+  if (const char *env = std::getenv("KEEPUP_MODELS_DIR"))
+    return std::string(env) + "/keepup-traffic-320.onnx";
+  for (const char *dir : {KEEPUP_SOURCE_MODELS_DIR, KEEPUP_INSTALLED_MODELS_DIR}) {
+    const std::string p = std::string(dir) + "/keepup-traffic-320.onnx";
+    if (file_exists(p))
+      return p;
+  }
+  return std::string(KEEPUP_INSTALLED_MODELS_DIR) + "/keepup-traffic-320.onnx";
+}
+
+bool parse(int argc, char **argv, Options &o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char * {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "keepup-analyze: %s needs a value\n", a.c_str());
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    const char *v = nullptr;
+    if (a == "-h" || a == "--help") {
+      usage();
+      std::exit(0);
+    } else if (a == "--live") {
+      o.live = true;
+    } else if (a == "--async") {
+      o.async = true;
+    } else if (a == "--show") {
+      o.show = true;
+    } else if (a == "--quiet") {
+      o.quiet = true;
+    } else if (a.rfind("--", 0) == 0) {
+      if (!(v = value()))
+        return false;
+      if (a == "--output")
+        o.output = v;
+      else if (a == "--meta")
+        o.meta = v;
+      else if (a == "--gt")
+        o.gt = v;
+      else if (a == "--model")
+        o.model = v;
+      else if (a == "--seconds")
+        o.seconds = std::atoi(v);
+      else if (a == "--seed")
+        o.seed = std::strtoull(v, nullptr, 10);
+      else if (a == "--interval")
+        o.interval = std::atoi(v);
+      else if (a == "--threads")
+        o.threads = std::atoi(v);
+      else if (a == "--conf")
+        o.conf = std::atof(v);
+      else if (a == "--drop")
+        o.drop = std::atof(v);
+      else if (a == "--meters-per-pixel")
+        o.meters_per_pixel = std::atof(v);
+      else if (a == "--calibration")
+        o.calibration = v;
+      else if (a == "--roi")
+        o.roi = v;
+      else if (a == "--lines")
+        o.lines = v;
+      else if (a == "--size") {
+        if (std::sscanf(v, "%dx%d", &o.width, &o.height) != 2 || o.width < 64 || o.height < 64) {
+          std::fprintf(stderr, "keepup-analyze: --size takes WxH, e.g. 1280x720\n");
+          return false;
+        }
+      } else {
+        std::fprintf(stderr, "keepup-analyze: unknown option %s\n", a.c_str());
+        return false;
+      }
+    } else if (o.input.empty()) {
+      o.input = a;
+    } else {
+      std::fprintf(stderr, "keepup-analyze: one input only (got %s and %s)\n", o.input.c_str(),
+                   a.c_str());
+      return false;
+    }
+  }
+  if (o.input.empty()) {
+    usage();
+    return false;
+  }
+  if (o.interval < 1 || o.drop < 0 || o.drop >= 1 || o.seconds < 0) {
+    std::fprintf(stderr, "keepup-analyze: --interval >= 1, 0 <= --drop < 1, --seconds >= 0\n");
+    return false;
+  }
+  return true;
+}
+
+struct App {
+  Options opt;
+  GMainLoop *loop = nullptr;
+  GstElement *pipeline = nullptr;
+  bool failed = false, eos_sent = false;
+  gint64 start_us = 0;
+  std::atomic<guint64> frames_out{0};
+  guint64 frames_at_last_progress = 0;
+  gint64 last_progress_us = 0;
+  std::FILE *meta = nullptr;
+  int fps_num = kTestFps, fps_den = 1;
+  std::map<std::string, std::pair<guint64, guint64>> line_counts;
+  // test source
+  std::unique_ptr<keepup::scene::TrafficScene> scene;
+  std::thread feeder;
+  std::atomic<bool> stop_feeding{false};
+  std::ofstream gt;
+};
+
+double elapsed(const App &app) {
+  return static_cast<double>(g_get_monotonic_time() - app.start_us) / 1e6;
+}
+
+GstElement *by_name(App &app, const char *name) {
+  return gst_bin_get_by_name(GST_BIN(app.pipeline), name);
+}
+
+template <typename T> T stat_of(App &app, const char *element, const char *field) {
+  T v{};
+  if (GstElement *e = by_name(app, element)) {
+    GstStructure *s = nullptr;
+    g_object_get(e, "stats", &s, nullptr);
+    if (s) {
+      const GValue *gv = gst_structure_get_value(s, field);
+      if (gv && G_VALUE_HOLDS_UINT64(gv))
+        v = static_cast<T>(g_value_get_uint64(gv));
+      else if (gv && G_VALUE_HOLDS_UINT(gv))
+        v = static_cast<T>(g_value_get_uint(gv));
+      else if (gv && G_VALUE_HOLDS_DOUBLE(gv))
+        v = static_cast<T>(g_value_get_double(gv));
+      gst_structure_free(s);
+    }
+    gst_object_unref(e);
+  }
+  return v;
+}
+
+// Renders the generated scene into appsrc: frame n at PTS n/30 s. Live: paced by the clock.
+void feed(App *app) {
+  GstElement *src = by_name(*app, "src");
+  const int total = (app->opt.seconds > 0 ? app->opt.seconds : 20) * kTestFps;
+  const double mpp = app->scene->metres_per_pixel();
+  std::map<std::uint64_t, std::int64_t> ids;
+  cv::Mat frame;
+  std::vector<keepup::scene::GroundTruth> truth;
+  const gint64 t0 = g_get_monotonic_time();
+  for (int n = 0; n < total && !app->stop_feeding; ++n) {
+    const GstClockTime pts = gst_util_uint64_scale(static_cast<guint64>(n), GST_SECOND, kTestFps);
+    if (app->opt.live) {
+      const gint64 due = t0 + static_cast<gint64>(pts / 1000);
+      const gint64 now = g_get_monotonic_time();
+      if (due > now)
+        g_usleep(static_cast<gulong>(due - now));
+    }
+    app->scene->render(static_cast<double>(pts) / 1e9, frame, truth);
+    if (app->gt.is_open())
+      for (const auto &o : truth) {
+        const auto id = ids.emplace(o.id, static_cast<std::int64_t>(ids.size() + 1)).first->second;
+        app->gt << keepup::track::format_mot_gt_line(
+            n + 1, id, {o.box.x, o.box.y, o.box.x + o.box.width, o.box.y + o.box.height},
+            o.visible_fraction >= 0.5F, o.class_id + 1, o.visible_fraction,
+            o.speed_px_per_s * mpp * 3.6);
+      }
+    GstBuffer *buf = gst_buffer_new_allocate(nullptr, frame.total() * 3, nullptr);
+    gst_buffer_fill(buf, 0, frame.data, frame.total() * 3);
+    GST_BUFFER_PTS(buf) = pts;
+    GST_BUFFER_DURATION(buf) = GST_SECOND / kTestFps;
+    GST_BUFFER_OFFSET(buf) = static_cast<guint64>(n);
+    if (gst_app_src_push_buffer(GST_APP_SRC(src), buf) != GST_FLOW_OK)
+      break; // flushing or shutting down
+  }
+  if (app->gt.is_open())
+    app->gt.flush();
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  gst_object_unref(src);
+}
+
+// Per frame after tracking: one JSON line.
+GstPadProbeReturn on_tracked(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+  auto &app = *static_cast<App *>(data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  const guint64 n = ++app.frames_out;
+  if (n == 1) {
+    if (GstCaps *caps = gst_pad_get_current_caps(pad)) {
+      gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &app.fps_num,
+                                 &app.fps_den);
+      gst_caps_unref(caps);
+      if (app.fps_num <= 0 || app.fps_den <= 0) {
+        app.fps_num = kTestFps;
+        app.fps_den = 1;
+      }
+    }
+  }
+  if (!app.meta)
+    return GST_PAD_PROBE_OK;
+  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  nlohmann::json line;
+  line["pts"] = pts;
+  line["frame"] = GST_CLOCK_TIME_IS_VALID(pts)
+                      ? static_cast<std::int64_t>(std::llround(static_cast<double>(pts) *
+                                                               app.fps_num / (app.fps_den * 1e9))) +
+                            1
+                      : static_cast<std::int64_t>(n);
+  if (GstStructure *inf = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
+    gboolean fresh = FALSE;
+    gst_structure_get_boolean(inf, "fresh", &fresh);
+    line["fresh"] = static_cast<bool>(fresh);
+  }
+  nlohmann::json objects = nlohmann::json::array();
+  gpointer state = nullptr;
+  while (GstMeta *m = gst_buffer_iterate_meta_filtered(
+             buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
+    nlohmann::json o;
+    o["label"] = g_quark_to_string(roi->roi_type);
+    o["box"] = {roi->x, roi->y, roi->w, roi->h};
+    if (GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+      double c = 0;
+      int cls = 0;
+      if (gst_structure_get_double(d, "confidence", &c))
+        o["confidence"] = std::round(c * 1000) / 1000;
+      if (gst_structure_get_int(d, "class-id", &cls))
+        o["class_id"] = cls;
+    }
+    if (GstStructure *t = gst_video_region_of_interest_meta_get_param(roi, "tracking")) {
+      guint64 id = 0;
+      double speed = 0;
+      gboolean predicted = FALSE;
+      if (gst_structure_get_uint64(t, "track-id", &id))
+        o["id"] = id;
+      if (gst_structure_get_double(t, "speed-kmh", &speed))
+        o["speed_kmh"] = std::round(speed * 10) / 10;
+      gst_structure_get_boolean(t, "predicted", &predicted);
+      o["predicted"] = static_cast<bool>(predicted);
+      if (const gchar *st = gst_structure_get_string(t, "state"))
+        o["state"] = st;
+    }
+    objects.push_back(o);
+  }
+  line["objects"] = objects;
+  std::fprintf(app.meta, "%s\n", line.dump().c_str());
+  return GST_PAD_PROBE_OK;
+}
+
+void progress(App &app) {
+  const gint64 now = g_get_monotonic_time();
+  const guint64 frames = app.frames_out;
+  const double dt = static_cast<double>(now - app.last_progress_us) / 1e6;
+  const double fps = dt > 0 ? static_cast<double>(frames - app.frames_at_last_progress) / dt : 0;
+  app.frames_at_last_progress = frames;
+  app.last_progress_us = now;
+  std::printf(
+      "[%6.1f s] frames %" G_GUINT64_FORMAT " (%.1f fps) tracks %u active / %" G_GUINT64_FORMAT
+      " total, inference %.1f ms, dropped upstream %" G_GUINT64_FORMAT "\n",
+      elapsed(app), frames, fps, stat_of<guint>(app, "track", "active-tracks"),
+      stat_of<guint64>(app, "track", "total-tracks"),
+      stat_of<double>(app, "det", "inference-ms-mean"), stat_of<guint64>(app, "dq", "dropped"));
+  std::fflush(stdout);
+}
+
+void send_eos(App &app) {
+  if (app.eos_sent)
+    return;
+  app.eos_sent = true;
+  app.stop_feeding = true;
+  gst_element_send_event(app.pipeline, gst_event_new_eos());
+  g_timeout_add_seconds(
+      60,
+      [](gpointer data) -> gboolean {
+        auto *a = static_cast<App *>(data);
+        std::fprintf(stderr, "keepup-analyze: no EOS 60 s after it was sent\n");
+        a->failed = true;
+        g_main_loop_quit(a->loop);
+        return G_SOURCE_REMOVE;
+      },
+      &app);
+}
+
+gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
+  auto &app = *static_cast<App *>(data);
+  switch (GST_MESSAGE_TYPE(msg)) {
+  case GST_MESSAGE_ERROR: {
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(msg, &err, &dbg);
+    std::fprintf(stderr, "keepup-analyze: error from %s: %s\n%s\n",
+                 GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message, dbg ? dbg : "");
+    g_clear_error(&err);
+    g_free(dbg);
+    app.failed = true;
+    app.stop_feeding = true;
+    g_main_loop_quit(app.loop);
+    break;
+  }
+  case GST_MESSAGE_ELEMENT: {
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (s && gst_structure_has_name(s, "objecttrack-line-crossed")) {
+      int dir = 0;
+      gst_structure_get_int(s, "direction", &dir);
+      auto &c = app.line_counts[gst_structure_get_string(s, "line")];
+      ++(dir > 0 ? c.first : c.second);
+    }
+    break;
+  }
+  case GST_MESSAGE_EOS:
+    g_main_loop_quit(app.loop);
+    break;
+  default:
+    break;
+  }
+  return TRUE;
+}
+
+std::string build_launch(App &app) {
+  const Options &o = app.opt;
+  std::string d;
+  if (o.input == "test") {
+    d = "appsrc name=src format=time is-live=" + std::string(o.live ? "true" : "false") +
+        " block=true max-bytes=" + std::to_string(o.width * o.height * 3 * 4) +
+        " caps=video/x-raw,format=BGR,width=" + std::to_string(o.width) +
+        ",height=" + std::to_string(o.height) + ",framerate=" + std::to_string(kTestFps) + "/1 ";
+  } else {
+    gchar *uri = gst_uri_is_valid(o.input.c_str()) ? g_strdup(o.input.c_str())
+                                                   : gst_filename_to_uri(o.input.c_str(), nullptr);
+    d = std::string("uridecodebin uri=\"") + (uri ? uri : "") + "\" ! videoconvert ";
+    g_free(uri);
+  }
+  // The dropqueue only ever drops behind a live source (live-only): files lose nothing.
+  d += "! dropqueue name=dq ";
+  if (o.drop > 0)
+    d += "! identity drop-probability=" + std::to_string(o.drop) + " ";
+  d += "! yolodetect name=det model=\"" + o.model + "\" interval=" + std::to_string(o.interval) +
+       " async=" + (o.async ? "true" : "false") + " threads=" + std::to_string(o.threads) +
+       " conf-threshold=" + std::to_string(o.conf) + " ";
+  d += "! objecttrack name=track";
+  if (!o.calibration.empty())
+    d += " calibration=\"" + o.calibration + "\"";
+  else if (o.meters_per_pixel > 0)
+    d += " meters-per-pixel=" + std::to_string(o.meters_per_pixel);
+  if (!o.roi.empty())
+    d += " roi=\"" + o.roi + "\"";
+  if (!o.lines.empty())
+    d += " lines=\"" + o.lines + "\"";
+  d += " ! detectoverlay name=overlay ! videoconvert ";
+  if (o.show)
+    d += "! autovideosink";
+  else if (o.output == "-")
+    d += "! fakesink sync=" + std::string(o.live ? "true" : "false");
+  else
+    d += "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! h264parse ! "
+         "mpegtsmux ! tsrecordsink name=rec location=\"" +
+         o.output + "\"";
+  return d;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  gst_init(&argc, &argv);
+  App app;
+  if (!parse(argc, argv, app.opt))
+    return 2;
+  Options &o = app.opt;
+  if (o.model.empty())
+    o.model = default_model();
+  if (!file_exists(o.model)) {
+    std::fprintf(stderr, "keepup-analyze: model %s not found (--model FILE)\n", o.model.c_str());
+    return 1;
+  }
+  if (o.input != "test" && !gst_uri_is_valid(o.input.c_str()) && !file_exists(o.input)) {
+    std::fprintf(stderr, "keepup-analyze: input %s: no such file\n", o.input.c_str());
+    return 1;
+  }
+  if (o.input == "test") {
+    app.scene = std::make_unique<keepup::scene::TrafficScene>(
+        keepup::scene::SceneOptions{o.width, o.height, o.seed, 1.0F, 2.0F});
+    if (o.calibration.empty() && o.meters_per_pixel <= 0)
+      o.meters_per_pixel = app.scene->metres_per_pixel(); // the scene's own scale
+    if (o.lines.empty())
+      o.lines = "gate:" + std::to_string(o.width / 2) + ",0," + std::to_string(o.width / 2) + "," +
+                std::to_string(o.height);
+  } else if (!o.gt.empty()) {
+    std::fprintf(stderr, "keepup-analyze: --gt is for the generated test input only\n");
+    return 2;
+  }
+  if (!o.meta.empty() && !(app.meta = std::fopen(o.meta.c_str(), "w"))) {
+    std::fprintf(stderr, "keepup-analyze: cannot write %s: %s\n", o.meta.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  if (!o.gt.empty()) {
+    app.gt.open(o.gt, std::ios::trunc);
+    if (!app.gt) {
+      std::fprintf(stderr, "keepup-analyze: cannot write %s\n", o.gt.c_str());
+      return 1;
+    }
+  }
+
+  const std::string launch = build_launch(app);
+  if (!o.quiet)
+    std::printf("pipeline: %s\n", launch.c_str());
+  GError *err = nullptr;
+  app.pipeline = gst_parse_launch(launch.c_str(), &err);
+  if (!app.pipeline || err) {
+    std::fprintf(stderr, "keepup-analyze: %s\n", err ? err->message : "cannot build the pipeline");
+    g_clear_error(&err);
+    return 1;
+  }
+  {
+    GstElement *overlay = by_name(app, "overlay");
+    GstPad *pad = gst_element_get_static_pad(overlay, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_tracked, &app, nullptr);
+    gst_object_unref(pad);
+    gst_object_unref(overlay);
+  }
+  app.loop = g_main_loop_new(nullptr, FALSE);
+  GstBus *bus = gst_element_get_bus(app.pipeline);
+  gst_bus_add_watch(bus, on_bus, &app);
+  gst_object_unref(bus);
+  g_unix_signal_add(
+      SIGINT,
+      [](gpointer d) -> gboolean {
+        send_eos(*static_cast<App *>(d));
+        return G_SOURCE_CONTINUE;
+      },
+      &app);
+  g_unix_signal_add(
+      SIGTERM,
+      [](gpointer d) -> gboolean {
+        send_eos(*static_cast<App *>(d));
+        return G_SOURCE_CONTINUE;
+      },
+      &app);
+  if (!o.quiet)
+    g_timeout_add_seconds(
+        1,
+        [](gpointer d) -> gboolean {
+          progress(*static_cast<App *>(d));
+          return G_SOURCE_CONTINUE;
+        },
+        &app);
+  if (o.input != "test" && o.seconds > 0)
+    g_timeout_add_seconds(
+        static_cast<guint>(o.seconds),
+        [](gpointer d) -> gboolean {
+          send_eos(*static_cast<App *>(d));
+          return G_SOURCE_REMOVE;
+        },
+        &app);
+
+  app.start_us = app.last_progress_us = g_get_monotonic_time();
+  if (gst_element_set_state(app.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // The error message on the bus says why.
+    GstBus *b = gst_element_get_bus(app.pipeline);
+    if (GstMessage *m = gst_bus_pop_filtered(b, GST_MESSAGE_ERROR)) {
+      on_bus(b, m, &app);
+      gst_message_unref(m);
+    } else {
+      std::fprintf(stderr, "keepup-analyze: the pipeline does not start\n");
+    }
+    gst_object_unref(b);
+    gst_element_set_state(app.pipeline, GST_STATE_NULL);
+    gst_object_unref(app.pipeline);
+    return 1;
+  }
+  if (app.scene)
+    app.feeder = std::thread(feed, &app);
+  g_main_loop_run(app.loop);
+
+  const double seconds = elapsed(app);
+  // Figures before tearing down: the stats are zeros once stopped.
+  const auto frames = app.frames_out.load();
+  const auto total_tracks = stat_of<guint64>(app, "track", "total-tracks");
+  const auto suspects = stat_of<guint64>(app, "track", "id-switch-suspects");
+  const auto inferences = stat_of<guint64>(app, "det", "inferences");
+  const auto infer_ms = stat_of<double>(app, "det", "inference-ms-mean");
+  const auto infer_p95 = stat_of<double>(app, "det", "inference-ms-p95");
+  const auto dropped = stat_of<guint64>(app, "dq", "dropped");
+  app.stop_feeding = true;
+  gst_element_set_state(app.pipeline, GST_STATE_NULL);
+  if (app.feeder.joinable())
+    app.feeder.join();
+  gst_object_unref(app.pipeline);
+  g_main_loop_unref(app.loop);
+  if (app.meta)
+    std::fclose(app.meta);
+
+  std::printf("\n== keepup-analyze: summary ==\n");
+  std::printf("%" G_GUINT64_FORMAT " frames in %.1f s (%.1f fps); %" G_GUINT64_FORMAT
+              " inferences, %.1f ms mean, %.1f ms p95\n",
+              frames, seconds, seconds > 0 ? static_cast<double>(frames) / seconds : 0.0,
+              inferences, infer_ms, infer_p95);
+  std::printf("tracks: %" G_GUINT64_FORMAT " (id-switch suspects %" G_GUINT64_FORMAT
+              "); frames dropped by dropqueue: %" G_GUINT64_FORMAT "\n",
+              total_tracks, suspects, dropped);
+  for (const auto &[line, c] : app.line_counts)
+    std::printf("line %s: %" G_GUINT64_FORMAT " forward, %" G_GUINT64_FORMAT " backward\n",
+                line.c_str(), c.first, c.second);
+  if (!o.show && o.output != "-")
+    std::printf("recording: %s\n", o.output.c_str());
+  if (!o.meta.empty())
+    std::printf("tracks per frame: %s\n", o.meta.c_str());
+  if (!o.gt.empty())
+    std::printf("ground truth: %s (keepup-mot-eval %s %s)\n", o.gt.c_str(), o.gt.c_str(),
+                o.meta.empty() ? "<--meta file>" : o.meta.c_str());
+  return app.failed ? 1 : 0;
+}
