@@ -1,0 +1,168 @@
+// keepup-analyze as users run it (a child process, plugins from the build tree): a playable
+// recording and valid JSON lines, clear failures, and the quality of the whole chain on the
+// generated traffic scene against its ground truth.
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <glib/gstdio.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "mot_metrics.hpp"
+#include "test_util.hpp"
+#include "track_jsonl.hpp"
+
+using namespace keepup::test;
+
+namespace {
+
+struct AppRun {
+  int status = -1;
+  std::string out, err;
+};
+
+AppRun analyze(const std::vector<std::string> &args) {
+  std::vector<std::string> argv_s = {std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/keepup-analyze"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<gchar *> argv;
+  for (auto &a : argv_s)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  AppRun r;
+  gchar *out = nullptr, *err = nullptr;
+  GError *error = nullptr;
+  if (!g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out, &err,
+                    &r.status, &error)) {
+    r.err = error ? error->message : "spawn failed";
+    g_clear_error(&error);
+    return r;
+  }
+  r.out = out ? out : "";
+  r.err = err ? err : "";
+  g_free(out);
+  g_free(err);
+  return r;
+}
+
+bool exited_ok(const AppRun &r) {
+  return g_spawn_check_wait_status(r.status, nullptr);
+}
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class TempDir {
+public:
+  TempDir() {
+    gchar *p = g_dir_make_tmp("analyze-test-XXXXXX", nullptr);
+    path = p;
+    g_free(p);
+  }
+  ~TempDir() {
+    GDir *dir = g_dir_open(path.c_str(), 0, nullptr);
+    while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
+      g_remove((path + "/" + name).c_str());
+    if (dir)
+      g_dir_close(dir);
+    g_rmdir(path.c_str());
+  }
+  std::string operator/(const std::string &name) const { return path + "/" + name; }
+  std::string path;
+};
+
+int decoded_frames(const std::string &ts) {
+  GstElement *p = gst_parse_launch(("filesrc location=" + ts +
+                                    " ! tsdemux ! h264parse ! avdec_h264 ! fakesink name=sink "
+                                    "signal-handoffs=true")
+                                       .c_str(),
+                                   nullptr);
+  std::string error;
+  const int frames = count_handoffs_to_eos(p, error);
+  gst_object_unref(p);
+  EXPECT_EQ(error, "");
+  return frames;
+}
+
+keepup::track::MotResult evaluate_run(const TempDir &dir, const std::vector<std::string> &extra) {
+  std::vector<std::string> args = {"test",   "--seconds",     "15",   "--output",    "-", "--quiet",
+                                   "--meta", dir / "t.jsonl", "--gt", dir / "gt.txt"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const AppRun r = analyze(args);
+  EXPECT_TRUE(exited_ok(r)) << r.err;
+  const auto result = keepup::track::evaluate(
+      keepup::track::parse_mot_gt(read_file(dir / "gt.txt")),
+      keepup::track::parse_track_jsonl(read_file(dir / "t.jsonl")), 0.5, true);
+  std::printf("%s: frames %lld MOTA %.3f IDF1 %.3f ID switches %lld, speed error %.2f %% (%lld)\n",
+              extra.empty() ? "defaults" : extra[0].c_str(), static_cast<long long>(result.frames),
+              result.mota, result.idf1, static_cast<long long>(result.id_switches),
+              result.speed_median_abs_error_pct, static_cast<long long>(result.speed_samples));
+  return result;
+}
+
+} // namespace
+
+TEST(Analyze, TestInputGivesAPlayableRecordingAndJsonLines) {
+  TempDir dir;
+  const AppRun r =
+      analyze({"test", "--seconds", "3", "--output", dir / "out.ts", "--meta", dir / "out.jsonl"});
+  ASSERT_TRUE(exited_ok(r)) << r.err;
+  EXPECT_NE(r.out.find("frames"), std::string::npos) << "a progress line or the summary";
+  EXPECT_NE(r.out.find("summary"), std::string::npos);
+  EXPECT_EQ(decoded_frames(dir / "out.ts"), 90);
+  std::istringstream lines(read_file(dir / "out.jsonl"));
+  std::string line;
+  int count = 0, with_objects = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line); // throws on bad JSON
+    ASSERT_TRUE(j.contains("pts") && j.contains("frame") && j.contains("objects"));
+    EXPECT_EQ(j["frame"].get<int>(), count + 1);
+    for (const auto &o : j["objects"]) {
+      EXPECT_TRUE(o.contains("id") && o.contains("label") && o.contains("box"));
+      EXPECT_EQ(o["box"].size(), 4U);
+    }
+    with_objects += j["objects"].empty() ? 0 : 1;
+    ++count;
+  }
+  EXPECT_EQ(count, 90);
+  EXPECT_GT(with_objects, 80);
+}
+
+TEST(Analyze, BadInputsFailWithAMessage) {
+  AppRun r = analyze({"/nonexistent/clip.mp4"});
+  EXPECT_FALSE(exited_ok(r));
+  EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+  r = analyze({"test", "--model", "/nonexistent.onnx"});
+  EXPECT_FALSE(exited_ok(r));
+  EXPECT_NE(r.err.find("not found"), std::string::npos) << r.err;
+  r = analyze({"test", "--interval", "0"});
+  EXPECT_FALSE(exited_ok(r));
+  r = analyze({"test", "--seconds", "1", "--output", "-", "--lines", "x:1,2"});
+  EXPECT_FALSE(exited_ok(r)) << "a malformed counting line stops the run";
+  EXPECT_NE(r.err.find("lines"), std::string::npos) << r.err;
+}
+
+// The whole chain on the generated scene, scored on the frames that reached the output.
+TEST(AnalyticsQuality, FullChain) {
+  TempDir dir;
+  const auto r = evaluate_run(dir, {});
+  EXPECT_GE(r.idf1, 0.85);
+  EXPECT_GE(r.mota, 0.8);
+  EXPECT_GT(r.speed_samples, 1000);
+  EXPECT_LE(r.speed_median_abs_error_pct, 5.0);
+}
+
+TEST(AnalyticsQuality, IntervalThreeAndTenPercentDroppedFrames) {
+  TempDir dir;
+  const auto r = evaluate_run(dir, {"--interval", "3", "--drop", "0.1"});
+  EXPECT_LT(r.frames, 440) << "frames were dropped upstream";
+  EXPECT_GE(r.idf1, 0.8);
+  EXPECT_GT(r.speed_samples, 1000);
+  EXPECT_LE(r.speed_median_abs_error_pct, 5.0);
+}
