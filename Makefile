@@ -3,15 +3,17 @@ BUILD ?= build
 MESON_BUILD ?= build-meson
 JOBS ?= $(shell nproc)
 DEMO_SECONDS ?= 15
+ANALYZE_SECONDS ?= 10
 BENCH_ARGS ?=
 BENCH_SINK_ARGS ?=
 BENCH_TRACER_ARGS ?=
 BENCH_DETECT_ARGS ?=
+BENCH_ANALYTICS_ARGS ?=
 # Run the apps against the plugins in the build tree, not an installed copy.
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer bench-detect bench-models model meson install format format-check clean
+.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-models model meson install format format-check clean
 
 all: build
 
@@ -35,8 +37,13 @@ demo: build
 	$(RUN_ENV) GST_TRACERS="$(DEMO_TRACERS)" $(BUILD)/bin/keepup-overload-demo --seconds $(DEMO_SECONDS) --output $(BUILD)/overload-demo.ts
 	$(BUILD)/bin/keepup-trace-report $(BUILD)/demo-trace.jsonl -o $(BUILD)/demo-report.html
 	@echo "recording: $(BUILD)/overload-demo.ts  report: $(BUILD)/demo-report.html  trace (Perfetto): $(BUILD)/demo-trace.json"
+	@echo; echo "== analytics: the built-in traffic scene through detect -> track -> overlay =="
+	$(RUN_ENV) $(BUILD)/bin/keepup-analyze test --seconds $(ANALYZE_SECONDS) --output $(BUILD)/analytics-demo.ts \
+	    --meta $(BUILD)/analytics-demo.jsonl --gt $(BUILD)/analytics-demo-gt.txt
+	$(BUILD)/bin/keepup-mot-eval $(BUILD)/analytics-demo-gt.txt $(BUILD)/analytics-demo.jsonl
+	@echo "annotated recording: $(BUILD)/analytics-demo.ts  tracks: $(BUILD)/analytics-demo.jsonl"
 
-bench: bench-overload bench-sink bench-tracer bench-detect
+bench: bench-overload bench-sink bench-tracer bench-detect bench-analytics
 
 bench-overload: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
@@ -46,6 +53,9 @@ bench-tracer: build
 
 bench-sink: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-sink --dir $(BUILD) $(BENCH_SINK_ARGS)
+
+bench-analytics: build
+	$(RUN_ENV) $(BUILD)/bin/keepup-bench-analytics $(BENCH_ANALYTICS_ARGS)
 
 # Random-weight YOLOv8n/11n/v5n at real size for bench-detect (needs python3-torch).
 bench-models:

@@ -44,7 +44,7 @@ struct Options {
   int seconds = 0; // 0: test 20 s, other inputs until EOS
   int width = 1280, height = 720;
   std::uint64_t seed = 7;
-  bool live = false, async = false, show = false, quiet = false;
+  bool live = false, async = false, show = false, quiet = false, raw = false;
   int interval = 1, threads = 0;
   double conf = 0.25, drop = 0.0, meters_per_pixel = 0.0;
   std::string calibration, roi, lines;
@@ -65,6 +65,7 @@ void usage() {
       "  --model FILE         ONNX detector (default: the bundled traffic model)\n"
       "  --interval N --async --threads N --conf X      yolodetect settings\n"
       "  --calibration S --meters-per-pixel X --roi S --lines S   objecttrack settings\n"
+      "  --raw                record the input as it is (no analytics): a test clip\n"
       "  --quiet              no progress lines\n");
 }
 
@@ -106,6 +107,8 @@ bool parse(int argc, char **argv, Options &o) {
       o.show = true;
     } else if (a == "--quiet") {
       o.quiet = true;
+    } else if (a == "--raw") {
+      o.raw = true;
     } else if (a.rfind("--", 0) == 0) {
       if (!(v = value()))
         return false;
@@ -158,6 +161,10 @@ bool parse(int argc, char **argv, Options &o) {
     usage();
     return false;
   }
+  if (o.raw && (o.output == "-" || o.show || !o.meta.empty())) {
+    std::fprintf(stderr, "keepup-analyze: --raw records the input: needs --output FILE\n");
+    return false;
+  }
   if (o.interval < 1 || o.drop < 0 || o.drop >= 1 || o.seconds < 0) {
     std::fprintf(stderr, "keepup-analyze: --interval >= 1, 0 <= --drop < 1, --seconds >= 0\n");
     return false;
@@ -172,6 +179,7 @@ struct App {
   bool failed = false, eos_sent = false;
   gint64 start_us = 0;
   std::atomic<guint64> frames_out{0};
+  GstClockTime first_stream_time = GST_CLOCK_TIME_NONE;
   guint64 frames_at_last_progress = 0;
   gint64 last_progress_us = 0;
   std::FILE *meta = nullptr;
@@ -271,13 +279,28 @@ GstPadProbeReturn on_tracked(GstPad *pad, GstPadProbeInfo *info, gpointer data) 
   if (!app.meta)
     return GST_PAD_PROBE_OK;
   const GstClockTime pts = GST_BUFFER_PTS(buf);
+  // Frame numbers count from the start of the stream, so frame N here is frame N of the
+  // input (and of MOT ground truth).
+  GstClockTime stream_time = pts;
+  if (GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0)) {
+    const GstSegment *segment = nullptr;
+    gst_event_parse_segment(ev, &segment);
+    if (segment && segment->format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(pts))
+      stream_time = gst_segment_to_stream_time(segment, GST_FORMAT_TIME, pts);
+    gst_event_unref(ev);
+  }
   nlohmann::json line;
   line["pts"] = pts;
-  line["frame"] = GST_CLOCK_TIME_IS_VALID(pts)
-                      ? static_cast<std::int64_t>(std::llround(static_cast<double>(pts) *
-                                                               app.fps_num / (app.fps_den * 1e9))) +
-                            1
-                      : static_cast<std::int64_t>(n);
+  // The generated input's PTS are exact (frame N at (N-1)/30 s). A file's first PTS carries
+  // the muxer's offset: there the first frame is frame 1.
+  if (app.first_stream_time == GST_CLOCK_TIME_NONE)
+    app.first_stream_time = app.scene ? 0 : stream_time;
+  const double frame_s = static_cast<double>(app.fps_den) / app.fps_num;
+  line["frame"] =
+      GST_CLOCK_TIME_IS_VALID(stream_time) && stream_time >= app.first_stream_time
+          ? std::llround(static_cast<double>(stream_time - app.first_stream_time) / 1e9 / frame_s) +
+                1
+          : static_cast<long long>(n);
   if (GstStructure *inf = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
     gboolean fresh = FALSE;
     gst_structure_get_boolean(inf, "fresh", &fresh);
@@ -402,6 +425,11 @@ std::string build_launch(App &app) {
     d = std::string("uridecodebin uri=\"") + (uri ? uri : "") + "\" ! videoconvert ";
     g_free(uri);
   }
+  if (o.raw) // the input itself, e.g. to make a clip for pipelines/analytics.launch
+    return d +
+           "! videoconvert ! x264enc speed-preset=ultrafast key-int-max=30 ! h264parse ! "
+           "mpegtsmux ! tsrecordsink name=rec location=\"" +
+           o.output + "\"";
   // The dropqueue only ever drops behind a live source (live-only): files lose nothing.
   d += "! dropqueue name=dq ";
   if (o.drop > 0)
@@ -484,12 +512,22 @@ int main(int argc, char **argv) {
     g_clear_error(&err);
     return 1;
   }
-  {
-    GstElement *overlay = by_name(app, "overlay");
+  if (GstElement *overlay = by_name(app, "overlay")) {
     GstPad *pad = gst_element_get_static_pad(overlay, "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_tracked, &app, nullptr);
     gst_object_unref(pad);
     gst_object_unref(overlay);
+  } else if (GstElement *rec = by_name(app, "rec")) { // --raw: count what is recorded
+    GstPad *pad = gst_element_get_static_pad(rec, "sink");
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad *, GstPadProbeInfo *, gpointer d) {
+          ++static_cast<App *>(d)->frames_out;
+          return GST_PAD_PROBE_OK;
+        },
+        &app, nullptr);
+    gst_object_unref(pad);
+    gst_object_unref(rec);
   }
   app.loop = g_main_loop_new(nullptr, FALSE);
   GstBus *bus = gst_element_get_bus(app.pipeline);
