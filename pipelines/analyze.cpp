@@ -427,7 +427,9 @@ std::string build_launch(App &app) {
   }
   if (o.raw) // the input itself, e.g. to make a clip for pipelines/analytics.launch
     return d +
-           "! videoconvert ! x264enc speed-preset=ultrafast key-int-max=30 ! h264parse ! "
+           "! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=ultrafast "
+           "key-int-max=30 ! "
+           "h264parse ! "
            "mpegtsmux ! tsrecordsink name=rec location=\"" +
            o.output + "\"";
   // The dropqueue only ever drops behind a live source (live-only): files lose nothing.
@@ -452,7 +454,9 @@ std::string build_launch(App &app) {
   else if (o.output == "-")
     d += "! fakesink sync=" + std::string(o.live ? "true" : "false");
   else
-    d += "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 ! h264parse ! "
+    d += "! video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast "
+         "key-int-max=60 ! "
+         "h264parse ! "
          "mpegtsmux ! tsrecordsink name=rec location=\"" +
          o.output + "\"";
   return d;
