@@ -51,32 +51,6 @@ bool exited_ok(const AppRun &r) {
   return g_spawn_check_wait_status(r.status, nullptr);
 }
 
-std::string read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class TempDir {
-public:
-  TempDir() {
-    gchar *p = g_dir_make_tmp("analyze-test-XXXXXX", nullptr);
-    path = p;
-    g_free(p);
-  }
-  ~TempDir() {
-    GDir *dir = g_dir_open(path.c_str(), 0, nullptr);
-    while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
-      g_remove((path + "/" + name).c_str());
-    if (dir)
-      g_dir_close(dir);
-    g_rmdir(path.c_str());
-  }
-  std::string operator/(const std::string &name) const { return path + "/" + name; }
-  std::string path;
-};
-
 int decoded_frames(const std::string &ts) {
   GstElement *p = gst_parse_launch(("filesrc location=" + ts +
                                     " ! tsdemux ! h264parse ! avdec_h264 ! fakesink name=sink "
@@ -90,15 +64,16 @@ int decoded_frames(const std::string &ts) {
   return frames;
 }
 
-keepup::track::MotResult evaluate_run(const TempDir &dir, const std::vector<std::string> &extra) {
+keepup::track::MotResult evaluate_run(const ScratchDir &dir,
+                                      const std::vector<std::string> &extra) {
   std::vector<std::string> args = {"test",   "--seconds",     "15",   "--output",    "-", "--quiet",
                                    "--meta", dir / "t.jsonl", "--gt", dir / "gt.txt"};
   args.insert(args.end(), extra.begin(), extra.end());
   const AppRun r = analyze(args);
   EXPECT_TRUE(exited_ok(r)) << r.err;
   const auto result = keepup::track::evaluate(
-      keepup::track::parse_mot_gt(read_file(dir / "gt.txt")),
-      keepup::track::parse_track_jsonl(read_file(dir / "t.jsonl")), 0.5, true);
+      keepup::track::parse_mot_gt(read_text_file(dir / "gt.txt")),
+      keepup::track::parse_track_jsonl(read_text_file(dir / "t.jsonl")), 0.5, true);
   std::printf("%s: frames %lld MOTA %.3f IDF1 %.3f ID switches %lld, speed error %.2f %% (%lld)\n",
               extra.empty() ? "defaults" : extra[0].c_str(), static_cast<long long>(result.frames),
               result.mota, result.idf1, static_cast<long long>(result.id_switches),
@@ -109,14 +84,14 @@ keepup::track::MotResult evaluate_run(const TempDir &dir, const std::vector<std:
 } // namespace
 
 TEST(Analyze, TestInputGivesAPlayableRecordingAndJsonLines) {
-  TempDir dir;
+  ScratchDir dir;
   const AppRun r =
       analyze({"test", "--seconds", "3", "--output", dir / "out.ts", "--meta", dir / "out.jsonl"});
   ASSERT_TRUE(exited_ok(r)) << r.err;
   EXPECT_NE(r.out.find("frames"), std::string::npos) << "a progress line or the summary";
   EXPECT_NE(r.out.find("summary"), std::string::npos);
   EXPECT_EQ(decoded_frames(dir / "out.ts"), 90);
-  std::istringstream lines(read_file(dir / "out.jsonl"));
+  std::istringstream lines(read_text_file(dir / "out.jsonl"));
   std::string line;
   int count = 0, with_objects = 0;
   while (std::getline(lines, line)) {
@@ -150,7 +125,7 @@ TEST(Analyze, BadInputsFailWithAMessage) {
 
 // The whole chain on the generated scene, scored on the frames that reached the output.
 TEST(AnalyticsQuality, FullChain) {
-  TempDir dir;
+  ScratchDir dir;
   // Speed through a four-point calibration: the 720p scene's corners at 0.045 m per pixel.
   const auto r =
       evaluate_run(dir, {"--calibration", "0,0:0,0;1280,0:57.6,0;1280,720:57.6,32.4;0,720:0,32.4"});
@@ -161,7 +136,7 @@ TEST(AnalyticsQuality, FullChain) {
 }
 
 TEST(AnalyticsQuality, IntervalThreeAndTenPercentDroppedFrames) {
-  TempDir dir;
+  ScratchDir dir;
   const auto r = evaluate_run(dir, {"--interval", "3", "--drop", "0.1"});
   EXPECT_LT(r.frames, 440) << "frames were dropped upstream";
   EXPECT_GE(r.idf1, 0.8);

@@ -190,26 +190,10 @@ TEST(ObjectTrack, BadPropertyStringsAreRefusedAtStart) {
   };
   for (const auto &[props, text] : cases) {
     SCOPED_TRACE(props);
-    GstElement *pipeline = gst_parse_launch(
-        ("videotestsrc num-buffers=1 ! objecttrack " + props + " ! fakesink").c_str(), nullptr);
-    ASSERT_NE(pipeline, nullptr);
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstBus *bus = gst_element_get_bus(pipeline);
-    GstMessage *msg = gst_bus_timed_pop_filtered(
-        bus, 10 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
-    ASSERT_NE(msg, nullptr);
-    ASSERT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_ERROR);
-    GError *err = nullptr;
-    gchar *debug = nullptr;
-    gst_message_parse_error(msg, &err, &debug);
-    EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
-    EXPECT_NE(std::string(debug ? debug : "").find(text), std::string::npos) << debug;
-    g_error_free(err);
-    g_free(debug);
-    gst_message_unref(msg);
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
+    const PipelineError e =
+        first_pipeline_error("videotestsrc num-buffers=1 ! objecttrack " + props + " ! fakesink");
+    EXPECT_TRUE(e.matches(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS)) << e.message;
+    EXPECT_NE(e.debug.find(text), std::string::npos) << e.debug;
   }
 }
 

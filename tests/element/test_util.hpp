@@ -1,6 +1,7 @@
 // Helpers shared by the element tests: deterministic stalls and bus collection.
 #pragma once
 
+#include <glib/gstdio.h>
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gtest/gtest.h>
@@ -8,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -194,6 +197,82 @@ inline GError *run_pipeline_error(const std::string &desc) {
   gst_object_unref(bus);
   gst_object_unref(pipeline);
   return err;
+}
+
+// Runs a launch line until its first error or EOS (bounded); what the error said.
+struct PipelineError {
+  bool errored = false;
+  GQuark domain = 0;
+  gint code = 0;
+  std::string message, debug;
+  bool matches(GQuark d, gint c) const { return errored && domain == d && code == c; }
+};
+inline PipelineError first_pipeline_error(const std::string &desc,
+                                          GstClockTime timeout = 30 * GST_SECOND) {
+  PipelineError out;
+  GstElement *pipeline = gst_parse_launch(desc.c_str(), nullptr);
+  if (!pipeline) {
+    out.message = "cannot parse: " + desc;
+    return out;
+  }
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, timeout, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *err = nullptr;
+    gchar *debug = nullptr;
+    gst_message_parse_error(msg, &err, &debug);
+    out.errored = true;
+    out.domain = err->domain;
+    out.code = err->code;
+    out.message = err->message;
+    out.debug = debug ? debug : "";
+    g_error_free(err);
+    g_free(debug);
+  }
+  if (msg)
+    gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  return out;
+}
+
+// A private temporary folder, removed with its files.
+class ScratchDir {
+public:
+  ScratchDir() {
+    gchar *p = g_dir_make_tmp("keepup-test-XXXXXX", nullptr);
+    path_ = p;
+    g_free(p);
+  }
+  ~ScratchDir() {
+    GDir *dir = g_dir_open(path_.c_str(), 0, nullptr);
+    while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
+      g_remove((path_ + "/" + name).c_str());
+    if (dir)
+      g_dir_close(dir);
+    g_rmdir(path_.c_str());
+  }
+  ScratchDir(const ScratchDir &) = delete;
+  ScratchDir &operator=(const ScratchDir &) = delete;
+  std::string operator/(const std::string &name) const { return path_ + "/" + name; }
+  std::string write(const std::string &name, const std::string &bytes) const {
+    const std::string p = *this / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+
+private:
+  std::string path_;
+};
+
+inline std::string read_text_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 } // namespace keepup::test

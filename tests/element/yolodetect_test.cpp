@@ -29,36 +29,11 @@ namespace {
 const std::string kModels = KEEPUP_TEST_MODELS_DIR;
 const std::string kTrafficModel = kModels + "/keepup-traffic-320.onnx";
 
-class TempDir {
-public:
-  TempDir() {
-    gchar *p = g_dir_make_tmp("yolodetect-test-XXXXXX", nullptr);
-    path_ = p;
-    g_free(p);
-  }
-  ~TempDir() {
-    GDir *dir = g_dir_open(path_.c_str(), 0, nullptr);
-    while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
-      g_remove((path_ + "/" + name).c_str());
-    if (dir)
-      g_dir_close(dir);
-    g_rmdir(path_.c_str());
-  }
-  std::string write(const std::string &name, const std::string &bytes) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << bytes;
-    return p;
-  }
-
-private:
-  std::string path_;
-};
-
 // Two boxes (car-ish class 0 at 0.9, class 1 at 0.6) and one below the threshold.
 const std::vector<std::vector<float>> kAnchors = {
     {160, 160, 64, 32, 0.9F, 0.1F}, {100, 120, 20, 20, 0.2F, 0.6F}, {50, 50, 10, 10, 0.1F, 0.1F}};
 
-std::string known_model(const TempDir &dir, int heavy_convs = 0) {
+std::string known_model(const ScratchDir &dir, int heavy_convs = 0) {
   return dir.write(heavy_convs ? "slow.onnx" : "known.onnx",
                    constant_detector(320, {1, 6, 3}, v8_tensor(kAnchors), heavy_convs));
 }
@@ -130,7 +105,7 @@ std::string caps_for(const char *format, int w, int h) {
 // Width 638 pads every format's rows (RGB 1914 -> 1916 bytes, Y 638 -> 640): the boxes must
 // still come out where the letterbox puts them, in every format.
 TEST(YoloDetect, ExactBoxesInEveryFormatWithPaddedStrides) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string model = known_model(dir);
   const int w = 638, h = 360;
   const keepup::Letterbox lb = keepup::letterbox_geometry(w, h, 320);
@@ -170,7 +145,7 @@ TEST(YoloDetect, ExactBoxesInEveryFormatWithPaddedStrides) {
 }
 
 TEST(YoloDetect, LabelsFileClassFilterAndThresholds) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string model = known_model(dir);
   const std::string labels = dir.write("names.txt", "# two classes\nvan\nbike\n");
   const std::string caps = caps_for("BGR", 320, 320);
@@ -200,7 +175,7 @@ TEST(YoloDetect, LabelsFileClassFilterAndThresholds) {
 }
 
 TEST(YoloDetect, IntervalReusesDetectionsOnEveryFrameBetween) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string caps = caps_for("BGR", 320, 320);
   const GstVideoInfo info = video_info(caps);
   HarnessPtr h = detector("model=" + known_model(dir) + " interval=3", caps);
@@ -230,7 +205,7 @@ TEST(YoloDetect, IntervalReusesDetectionsOnEveryFrameBetween) {
 // A model slower than the frame interval: sync mode runs at the model's pace, async mode
 // lets every frame through at once and infers on the newest frame whenever it is free.
 TEST(YoloDetect, AsyncNeverHoldsFramesBehindASlowModel) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string slow = known_model(dir, 10);
   const std::string caps = caps_for("BGR", 640, 360);
   const GstVideoInfo info = video_info(caps);
@@ -438,7 +413,7 @@ TEST(YoloDetect, UltralyticsStyleExportLoadsOnlyWithFixups) {
 }
 
 TEST(YoloDetect, BadModelsAndSettingsAreClearErrors) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string known = known_model(dir);
   const std::string garbage = dir.write("garbage.onnx", std::string(4096, 'x'));
   const std::string image_out =
@@ -470,31 +445,15 @@ TEST(YoloDetect, BadModelsAndSettingsAreClearErrors) {
   };
   for (const auto &c : cases) {
     SCOPED_TRACE(c.props);
-    GstElement *pipeline = gst_parse_launch(
-        ("videotestsrc num-buffers=1 ! yolodetect " + c.props + " ! fakesink").c_str(), nullptr);
-    ASSERT_NE(pipeline, nullptr);
-    gst_element_set_state(pipeline, GST_STATE_PLAYING);
-    GstBus *bus = gst_element_get_bus(pipeline);
-    GstMessage *msg = gst_bus_timed_pop_filtered(
-        bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
-    ASSERT_NE(msg, nullptr);
-    ASSERT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_ERROR);
-    GError *err = nullptr;
-    gchar *debug = nullptr;
-    gst_message_parse_error(msg, &err, &debug);
-    EXPECT_TRUE(g_error_matches(err, c.domain, c.code)) << err->message;
-    EXPECT_NE(std::string(debug ? debug : "").find(c.text), std::string::npos) << debug;
-    g_error_free(err);
-    g_free(debug);
-    gst_message_unref(msg);
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(pipeline);
+    const PipelineError e =
+        first_pipeline_error("videotestsrc num-buffers=1 ! yolodetect " + c.props + " ! fakesink");
+    EXPECT_TRUE(e.matches(c.domain, c.code)) << e.message;
+    EXPECT_NE(e.debug.find(c.text), std::string::npos) << e.debug;
   }
 }
 
 TEST(YoloDetect, UnsupportedFormatsAreRefusedAtNegotiation) {
-  TempDir dir;
+  ScratchDir dir;
   GstElement *e = gst_element_factory_make("yolodetect", nullptr);
   ASSERT_NE(e, nullptr);
   GstPad *sink = gst_element_get_static_pad(e, "sink");

@@ -13,22 +13,10 @@
 #include <sstream>
 #include <string>
 
+#include "file_util.hpp"
+
 #include "mot_metrics.hpp"
 #include "track_jsonl.hpp"
-
-namespace {
-
-bool read_file(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
-}
-
-} // namespace
 
 int main(int argc, char **argv) {
   std::string gt_path, hyp_path;
@@ -54,7 +42,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   std::string gt_text, hyp_text;
-  if (!read_file(gt_path, gt_text) || !read_file(hyp_path, hyp_text)) {
+  if (!keepup::read_whole_file(gt_path, gt_text) || !keepup::read_whole_file(hyp_path, hyp_text)) {
     std::cerr << "keepup-mot-eval: cannot read " << (gt_text.empty() ? gt_path : hyp_path) << "\n";
     return 1;
   }

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "file_util.hpp"
+
 #include "onnx_fixups.hpp"
 
 namespace {
@@ -18,16 +20,6 @@ int usage() {
   std::cerr << "usage: keepup-onnx-fix in.onnx out.onnx [--input-size N]\n"
                "       keepup-onnx-fix --check in.onnx [--input-size N]\n";
   return 2;
-}
-
-bool read_file(const std::string &path, std::string &out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
 }
 
 } // namespace
@@ -56,7 +48,7 @@ int main(int argc, char **argv) {
     return usage();
 
   std::string bytes;
-  if (!read_file(in_path, bytes)) {
+  if (!keepup::read_whole_file(in_path, bytes)) {
     std::cerr << "keepup-onnx-fix: cannot read " << in_path << "\n";
     return 1;
   }
