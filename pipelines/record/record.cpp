@@ -1,0 +1,952 @@
+// keepup-record: a WHIP (RFC 9725) server that records every published session to a
+// crash-safe MPEG-TS file.
+//
+//   keepup-record [--listen 127.0.0.1:8089] [--output-dir ./recordings] [--token T]
+//                 [--max-sessions 8] [--ice-address ADDR]... [--transcode] [--trace]
+//
+// POST /whip/<stream> (application/sdp) -> 201, Location /whip/<stream>/<session>, the SDP
+// answer (non-trickle: sent once ICE gathering is complete). DELETE <Location> ends the
+// session and finalizes its file. GET /status: sessions as JSON. GET /: a publisher page.
+// H.264 is recorded as it arrives; VP8/VP9 are decoded and encoded to H.264 behind a
+// dropqueue; Opus audio is kept. Each session: webrtcbin -> depay -> [decode -> dropqueue ->
+// x264enc] -> mpegtsmux -> tsrecordsink <dir>/<stream>-<UTC>.ts.
+#include <gst/gst.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+#include <glib-unix.h>
+#include <libsoup/soup.h>
+#include <nice/agent.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "publisher_page.hpp"
+#include "ts_writer.hpp"
+#include "whip_core.hpp"
+
+namespace {
+
+namespace whip = keepup::whip;
+
+constexpr std::size_t kMaxBody = 64 * 1024;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8089;
+  std::string output_dir = "recordings";
+  std::string token;
+  int max_sessions = 8;
+  std::vector<std::string> ice_addresses;
+  bool transcode = false;
+  bool trace = false;
+};
+
+struct App;
+
+struct Session {
+  App *app = nullptr;
+  std::string id, stream, path, location;
+  GstElement *pipeline = nullptr, *webrtc = nullptr, *mux = nullptr, *sink = nullptr;
+  std::string codec, audio_codec;
+  int width = 0, height = 0;
+  std::atomic<guint64> frames_in{0}, frames_out{0};
+  GstElement *dropqueue = nullptr;
+  SoupServerMessage *pending_offer = nullptr; // answered once ICE gathering completes
+  std::vector<SoupServerMessage *> pending_deletes;
+  bool answered = false, ending = false, finished = false;
+  bool keyframe_seen = false;
+  guint keyframe_timer = 0, ice_timer = 0, keyframe_poll = 0;
+  GstPad *depay_sink = nullptr;
+  guint64 dropped_at_last_request = 0, keyframe_requests = 0;
+  gint64 started_us = 0;
+  guint64 bytes = 0;
+};
+
+struct App {
+  Options opt;
+  GMainLoop *loop = nullptr;
+  SoupServer *server = nullptr;
+  std::map<std::string, std::shared_ptr<Session>> sessions;
+  bool stopping = false;
+  guint64 next_id = 1;
+};
+
+void log_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+void log_line(const char *fmt, ...) {
+  char when[32];
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(when, sizeof(when), "%H:%M:%S", &tm);
+  std::printf("[%s] ", when);
+  va_list args;
+  va_start(args, fmt);
+  std::vprintf(fmt, args);
+  va_end(args);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+void respond(SoupServerMessage *msg, guint status, const std::string &body,
+             const char *type = "text/plain") {
+  soup_server_message_set_status(msg, status, nullptr);
+  if (!body.empty())
+    soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
+}
+
+void cors(SoupServerMessage *msg) {
+  SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+  soup_message_headers_replace(h, "Access-Control-Allow-Origin", "*");
+  soup_message_headers_replace(h, "Access-Control-Allow-Methods", "POST, DELETE, OPTIONS");
+  soup_message_headers_replace(h, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+  soup_message_headers_replace(h, "Access-Control-Expose-Headers", "Location");
+}
+
+// ---------------------------------------------------------------- session life
+
+void finish_session(const std::shared_ptr<Session> &s);
+
+// Asks the sender for a keyframe: an upstream force-key-unit from the depayloader's sink pad
+// becomes an RTCP PLI in webrtcbin's RTP session.
+void request_keyframe(GstPad *depay_sink) {
+  gst_pad_push_event(depay_sink,
+                     gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
+                                          gst_structure_new("GstForceKeyUnit", "all-headers",
+                                                            G_TYPE_BOOLEAN, TRUE, nullptr)));
+}
+
+struct BranchProbe {
+  std::weak_ptr<Session> session;
+  GstPad *request_pad = nullptr; // where keyframe requests go (weak: owned by the pipeline)
+};
+
+// The file starts with a keyframe: delta frames before the first one are dropped, and a
+// keyframe is asked for until it comes.
+GstPadProbeReturn gate_until_keyframe(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *probe = static_cast<BranchProbe *>(data);
+  auto s = probe->session.lock();
+  if (!s)
+    return GST_PAD_PROBE_OK;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  ++s->frames_in;
+  if (!s->keyframe_seen) {
+    if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
+      return GST_PAD_PROBE_DROP;
+    s->keyframe_seen = true;
+  }
+  ++s->frames_out;
+  return GST_PAD_PROBE_OK;
+}
+
+GstElement *make(const char *factory, GstElement *bin) {
+  GstElement *e = gst_element_factory_make(factory, nullptr);
+  if (!e)
+    throw std::runtime_error(std::string("missing GStreamer element ") + factory);
+  gst_bin_add(GST_BIN(bin), e);
+  return e;
+}
+
+void link_branch(Session &s, GstPad *src, const std::vector<GstElement *> &chain) {
+  GstPad *sink = gst_element_get_static_pad(chain.front(), "sink");
+  gst_pad_link(src, sink);
+  gst_object_unref(sink);
+  for (std::size_t i = 0; i + 1 < chain.size(); ++i)
+    gst_element_link(chain[i], chain[i + 1]);
+  for (GstElement *e : chain)
+    gst_element_sync_state_with_parent(e);
+  (void)s;
+}
+
+void on_pad_added(GstElement *, GstPad *pad, gpointer data) {
+  auto &weak = *static_cast<std::weak_ptr<Session> *>(data);
+  auto s = weak.lock();
+  if (!s || GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+    return;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, nullptr);
+  const GstStructure *st = gst_caps_get_structure(caps, 0);
+  const std::string encoding = gst_structure_get_string(st, "encoding-name")
+                                   ? gst_structure_get_string(st, "encoding-name")
+                                   : "";
+  gst_caps_unref(caps);
+  GstElement *pipe = s->pipeline;
+  try {
+    std::vector<GstElement *> chain;
+    GstElement *parse_out = nullptr;
+    if (encoding == "H264" && !s->app->opt.transcode) {
+      GstElement *filter = make("capsfilter", pipe);
+      GstCaps *au = gst_caps_from_string("video/x-h264,stream-format=byte-stream,alignment=au");
+      g_object_set(filter, "caps", au, nullptr);
+      gst_caps_unref(au);
+      chain = {make("rtph264depay", pipe), make("h264parse", pipe), filter};
+      parse_out = chain.back();
+    } else if (encoding == "H264" || encoding == "VP8" || encoding == "VP9") {
+      const char *depay = encoding == "H264"  ? "rtph264depay"
+                          : encoding == "VP8" ? "rtpvp8depay"
+                                              : "rtpvp9depay";
+      const char *dec = encoding == "H264" ? "avdec_h264" : encoding == "VP8" ? "vp8dec" : "vp9dec";
+      GstElement *enc = make("x264enc", pipe);
+      g_object_set(enc, "tune", 0x4 /* zerolatency */, nullptr);
+      gst_util_set_object_arg(G_OBJECT(enc), "speed-preset", "ultrafast");
+      g_object_set(enc, "key-int-max", 60, nullptr);
+      s->dropqueue = make("dropqueue", pipe);
+      GstElement *filter = make("capsfilter", pipe);
+      GstCaps *i420 = gst_caps_from_string("video/x-raw,format=I420");
+      g_object_set(filter, "caps", i420, nullptr);
+      gst_caps_unref(i420);
+      chain = {make(depay, pipe),
+               make(dec, pipe),
+               make("videoconvert", pipe),
+               filter,
+               s->dropqueue,
+               enc,
+               make("h264parse", pipe)};
+      parse_out = chain.back();
+      // The encoder's output starts with a keyframe by itself; asking upstream helps the decoder.
+    } else if (encoding == "OPUS") {
+      chain = {make("rtpopusdepay", pipe), make("opusparse", pipe), make("queue", pipe)};
+      s->audio_codec = "opus";
+    } else {
+      log_line("session %s: ignoring a %s stream", s->id.c_str(), encoding.c_str());
+      GstElement *fake = make("fakesink", pipe);
+      chain = {fake};
+    }
+    if (parse_out) {
+      s->codec = encoding == "H264" && !s->app->opt.transcode ? "h264" : encoding + "->h264";
+      for (auto &c : s->codec)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      GstPad *out = gst_element_get_static_pad(parse_out, "src");
+      auto *probe = new BranchProbe{weak, pad};
+      gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, gate_until_keyframe, probe,
+                        [](gpointer p) { delete static_cast<BranchProbe *>(p); });
+      // Resolution for /status, from the parsed caps.
+      gst_pad_add_probe(
+          out, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+          [](GstPad *, GstPadProbeInfo *info, gpointer d) -> GstPadProbeReturn {
+            GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+            if (GST_EVENT_TYPE(ev) == GST_EVENT_CAPS) {
+              GstCaps *c = nullptr;
+              gst_event_parse_caps(ev, &c);
+              if (auto ss = static_cast<std::weak_ptr<Session> *>(d)->lock()) {
+                gst_structure_get_int(gst_caps_get_structure(c, 0), "width", &ss->width);
+                gst_structure_get_int(gst_caps_get_structure(c, 0), "height", &ss->height);
+              }
+            }
+            return GST_PAD_PROBE_OK;
+          },
+          new std::weak_ptr<Session>(weak),
+          [](gpointer p) { delete static_cast<std::weak_ptr<Session> *>(p); });
+      gst_object_unref(out);
+    }
+    if (chain.back() != nullptr && s->mux &&
+        std::string(G_OBJECT_TYPE_NAME(chain.back())) != "GstFakeSink") {
+      gst_element_link(chain.back(), s->mux);
+    }
+    link_branch(*s, pad, chain);
+    if (parse_out) {
+      // Ask for a keyframe now, and every 500 ms until one arrived; with a dropqueue, again
+      // whenever it dropped (the decoder then needs a fresh start).
+      s->depay_sink = gst_element_get_static_pad(chain.front(), "sink");
+      request_keyframe(s->depay_sink);
+      s->keyframe_poll = g_timeout_add_full(
+          G_PRIORITY_DEFAULT, 500,
+          [](gpointer d) -> gboolean {
+            auto *w = static_cast<std::weak_ptr<Session> *>(d);
+            auto ss = w->lock();
+            if (!ss)
+              return G_SOURCE_REMOVE;
+            if (ss->ending) {
+              ss->keyframe_poll = 0;
+              return G_SOURCE_REMOVE;
+            }
+            guint64 dropped = 0;
+            if (ss->dropqueue)
+              g_object_get(ss->dropqueue, "dropped", &dropped, nullptr);
+            if (!ss->keyframe_seen || dropped > ss->dropped_at_last_request) {
+              ss->dropped_at_last_request = dropped;
+              request_keyframe(ss->depay_sink);
+              ++ss->keyframe_requests;
+            }
+            return G_SOURCE_CONTINUE;
+          },
+          new std::weak_ptr<Session>(weak),
+          [](gpointer d) { delete static_cast<std::weak_ptr<Session> *>(d); });
+    }
+  } catch (const std::exception &e) {
+    log_line("session %s: %s", s->id.c_str(), e.what());
+  }
+}
+
+// From webrtcbin's threads: move to the main loop.
+template <typename F> void on_main(F &&f) {
+  auto *fn = new std::function<void()>(std::forward<F>(f));
+  g_main_context_invoke_full(
+      nullptr, G_PRIORITY_DEFAULT,
+      [](gpointer d) -> gboolean {
+        (*static_cast<std::function<void()> *>(d))();
+        return G_SOURCE_REMOVE;
+      },
+      fn, [](gpointer d) { delete static_cast<std::function<void()> *>(d); });
+}
+
+void answer_if_gathered(const std::shared_ptr<Session> &s) {
+  if (s->answered || !s->pending_offer)
+    return;
+  GstWebRTCICEGatheringState gathering;
+  g_object_get(s->webrtc, "ice-gathering-state", &gathering, nullptr);
+  if (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    return;
+  GstWebRTCSessionDescription *local = nullptr;
+  g_object_get(s->webrtc, "local-description", &local, nullptr);
+  if (!local)
+    return;
+  gchar *sdp = gst_sdp_message_as_text(local->sdp);
+  gst_webrtc_session_description_free(local);
+  SoupServerMessage *msg = s->pending_offer;
+  s->pending_offer = nullptr;
+  s->answered = true;
+  cors(msg);
+  soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                               s->location.c_str());
+  respond(msg, SOUP_STATUS_CREATED, sdp, "application/sdp");
+  g_free(sdp);
+  soup_server_message_unpause(msg);
+  log_line("session %s: answered (%s), recording to %s", s->id.c_str(), s->stream.c_str(),
+           s->path.c_str());
+}
+
+void fail_offer(const std::shared_ptr<Session> &s, const std::string &why) {
+  if (SoupServerMessage *msg = s->pending_offer) {
+    s->pending_offer = nullptr;
+    cors(msg);
+    respond(msg, SOUP_STATUS_BAD_REQUEST, why + "\n");
+    soup_server_message_unpause(msg);
+  }
+  log_line("session %s: %s", s->id.c_str(), why.c_str());
+  finish_session(s);
+}
+
+gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
+  auto &weak = *static_cast<std::weak_ptr<Session> *>(data);
+  auto s = weak.lock();
+  if (!s)
+    return TRUE;
+  switch (GST_MESSAGE_TYPE(msg)) {
+  case GST_MESSAGE_ELEMENT: {
+    const GstStructure *st = gst_message_get_structure(msg);
+    if (st && gst_structure_has_name(st, "tsrecordsink-finished")) {
+      gst_structure_get_uint64(st, "bytes", &s->bytes);
+      s->finished = true;
+      finish_session(s);
+    }
+    break;
+  }
+  case GST_MESSAGE_ERROR: {
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(msg, &err, &dbg);
+    log_line("session %s: error from %s: %s (%s)", s->id.c_str(),
+             GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message, dbg ? dbg : "");
+    g_clear_error(&err);
+    g_free(dbg);
+    if (s->pending_offer)
+      fail_offer(s, "the session could not start");
+    else
+      finish_session(s);
+    break;
+  }
+  case GST_MESSAGE_EOS:
+    // tsrecordsink posts finished before EOS reaches the bus; nothing more to wait for.
+    s->finished = true;
+    finish_session(s);
+    break;
+  default:
+    break;
+  }
+  return TRUE;
+}
+
+// EOS into the recording: every branch's first element gets it, the mux finishes the file.
+void end_session(const std::shared_ptr<Session> &s, const char *why) {
+  if (s->ending)
+    return;
+  s->ending = true;
+  log_line("session %s: ending (%s)", s->id.c_str(), why);
+  bool sent = false;
+  if (s->mux) {
+    GstIterator *it = gst_element_iterate_sink_pads(s->mux);
+    GValue v = G_VALUE_INIT;
+    std::vector<GstPad *> pads;
+    while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+      pads.push_back(GST_PAD(g_value_dup_object(&v)));
+      g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+    for (GstPad *p : pads) {
+      gst_pad_send_event(p, gst_event_new_eos());
+      gst_object_unref(p);
+      sent = true;
+    }
+  }
+  if (!sent) // nothing was ever linked: no file to finish
+    finish_session(s);
+  // A mux that cannot drain is not waited on forever.
+  std::weak_ptr<Session> weak = s;
+  g_timeout_add_seconds(
+      10,
+      [](gpointer d) -> gboolean {
+        auto *w = static_cast<std::weak_ptr<Session> *>(d);
+        if (auto ss = w->lock(); ss && !ss->finished) {
+          log_line("session %s: no EOS 10 s after it was sent, tearing down", ss->id.c_str());
+          finish_session(ss);
+        }
+        delete w;
+        return G_SOURCE_REMOVE;
+      },
+      new std::weak_ptr<Session>(weak));
+}
+
+void finish_session(const std::shared_ptr<Session> &s) {
+  App &app = *s->app;
+  if (!app.sessions.count(s->id))
+    return;
+  app.sessions.erase(s->id);
+  if (s->keyframe_timer)
+    g_source_remove(s->keyframe_timer);
+  if (s->ice_timer)
+    g_source_remove(s->ice_timer);
+  if (s->keyframe_poll)
+    g_source_remove(s->keyframe_poll);
+  if (s->depay_sink)
+    gst_object_unref(s->depay_sink);
+  s->depay_sink = nullptr;
+  // Stopping from the main loop: tsrecordsink finalizes on PLAYING -> READY as well.
+  gst_element_set_state(s->pipeline, GST_STATE_NULL);
+  if (s->sink && !s->bytes) {
+    struct stat st {};
+    if (::stat(s->path.c_str(), &st) == 0)
+      s->bytes = static_cast<guint64>(st.st_size);
+  }
+  const double seconds = static_cast<double>(g_get_monotonic_time() - s->started_us) / 1e6;
+  log_line("session %s: ended after %.1f s: %s %dx%d, frames in %" G_GUINT64_FORMAT
+           " recorded %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " bytes -> %s",
+           s->id.c_str(), seconds, s->codec.empty() ? "no video" : s->codec.c_str(), s->width,
+           s->height, s->frames_in.load(), s->frames_out.load(), s->bytes, s->path.c_str());
+  for (SoupServerMessage *msg : s->pending_deletes) {
+    cors(msg);
+    respond(msg, SOUP_STATUS_OK, "finished " + s->path + "\n");
+    soup_server_message_unpause(msg);
+  }
+  s->pending_deletes.clear();
+  if (s->pending_offer) {
+    respond(s->pending_offer, SOUP_STATUS_INTERNAL_SERVER_ERROR, "session ended\n");
+    soup_server_message_unpause(s->pending_offer);
+    s->pending_offer = nullptr;
+  }
+  gst_object_unref(s->pipeline);
+  s->pipeline = nullptr;
+  if (app.stopping && app.sessions.empty())
+    g_main_loop_quit(app.loop);
+}
+
+void configure_ice(App &app, GstElement *webrtc) {
+  GstWebRTCICE *ice = nullptr;
+  g_object_get(webrtc, "ice-agent", &ice, nullptr);
+  if (!ice)
+    return;
+  NiceAgent *agent = nullptr;
+  g_object_get(ice, "agent", &agent, nullptr);
+  g_object_set(ice, "ice-tcp", FALSE, nullptr);
+  if (agent) {
+    // UPnP would send SSDP on every NIC; ICE-TCP is not needed for a local recorder.
+    g_object_set(agent, "upnp", FALSE, "ice-tcp", FALSE, nullptr);
+    for (const auto &a : app.opt.ice_addresses) {
+      NiceAddress addr;
+      nice_address_init(&addr);
+      if (nice_address_set_from_string(&addr, a.c_str()))
+        nice_agent_add_local_address(agent, &addr);
+    }
+    g_object_unref(agent);
+  }
+  gst_object_unref(ice);
+}
+
+GstCaps *codec_caps(const char *media, const whip::RtpCodec &c) {
+  return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, media, "encoding-name",
+                             G_TYPE_STRING, c.name.c_str(), "payload", G_TYPE_INT, c.payload_type,
+                             "clock-rate", G_TYPE_INT, c.clock_rate, nullptr);
+}
+
+void start_session(App &app, SoupServerMessage *msg, const std::string &stream,
+                   const std::string &offer_text, const whip::OfferSummary &offer) {
+  auto s = std::make_shared<Session>();
+  s->app = &app;
+  s->id = std::to_string(app.next_id++) + "-" + std::to_string(g_random_int() % 100000);
+  s->stream = stream;
+  s->location = "/whip/" + stream + "/" + s->id;
+  s->path = app.opt.output_dir + "/" + whip::recording_name(stream, std::time(nullptr));
+  s->started_us = g_get_monotonic_time();
+  s->pipeline = gst_pipeline_new(("session-" + s->id).c_str());
+  s->webrtc = make("webrtcbin", s->pipeline);
+  gst_util_set_object_arg(G_OBJECT(s->webrtc), "bundle-policy", "max-bundle");
+  s->mux = make("mpegtsmux", s->pipeline);
+  s->sink = make("tsrecordsink", s->pipeline);
+  g_object_set(s->sink, "location", s->path.c_str(), nullptr);
+  gst_element_link(s->mux, s->sink);
+  configure_ice(app, s->webrtc);
+
+  // Codec preferences before the offer: webrtcbin 1.22 otherwise keeps the first offered
+  // codec (VP8 for Chromium).
+  const auto video = whip::pick_video(offer);
+  GstWebRTCRTPTransceiver *trans = nullptr;
+  GstCaps *vcaps = codec_caps("video", *video);
+  g_signal_emit_by_name(s->webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                        vcaps, &trans);
+  gst_caps_unref(vcaps);
+  if (trans)
+    gst_object_unref(trans);
+  if (const auto audio = whip::pick_audio(offer)) {
+    GstCaps *acaps = codec_caps("audio", *audio);
+    g_signal_emit_by_name(s->webrtc, "add-transceiver",
+                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, acaps, &trans);
+    gst_caps_unref(acaps);
+    if (trans)
+      gst_object_unref(trans);
+  }
+
+  auto *weak = new std::weak_ptr<Session>(s);
+  g_signal_connect_data(
+      s->webrtc, "pad-added", G_CALLBACK(on_pad_added), weak,
+      [](gpointer d, GClosure *) { delete static_cast<std::weak_ptr<Session> *>(d); },
+      static_cast<GConnectFlags>(0));
+  g_signal_connect(s->webrtc, "notify::ice-gathering-state",
+                   G_CALLBACK(+[](GstElement *, GParamSpec *, gpointer d) {
+                     auto w = *static_cast<std::weak_ptr<Session> *>(d);
+                     on_main([w]() {
+                       if (auto ss = w.lock())
+                         answer_if_gathered(ss);
+                     });
+                   }),
+                   weak);
+  g_signal_connect(s->webrtc, "notify::ice-connection-state",
+                   G_CALLBACK(+[](GstElement *w, GParamSpec *, gpointer d) {
+                     GstWebRTCICEConnectionState st;
+                     g_object_get(w, "ice-connection-state", &st, nullptr);
+                     if (st != GST_WEBRTC_ICE_CONNECTION_STATE_FAILED &&
+                         st != GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED)
+                       return;
+                     auto ws = *static_cast<std::weak_ptr<Session> *>(d);
+                     const bool failed = st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED;
+                     on_main([ws, failed]() {
+                       auto ss = ws.lock();
+                       if (!ss)
+                         return;
+                       if (failed) {
+                         end_session(ss, "ICE failed");
+                         return;
+                       }
+                       // Disconnected may recover: end only if it lasts 5 s.
+                       if (!ss->ice_timer)
+                         ss->ice_timer = g_timeout_add_seconds(
+                             5,
+                             [](gpointer p) -> gboolean {
+                               auto *w2 = static_cast<std::weak_ptr<Session> *>(p);
+                               if (auto s2 = w2->lock()) {
+                                 s2->ice_timer = 0;
+                                 GstWebRTCICEConnectionState now;
+                                 g_object_get(s2->webrtc, "ice-connection-state", &now, nullptr);
+                                 if (now == GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED ||
+                                     now == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+                                   end_session(s2, "ICE disconnected for 5 s");
+                               }
+                               return G_SOURCE_REMOVE;
+                             },
+                             new std::weak_ptr<Session>(ws));
+                     });
+                   }),
+                   weak);
+  GstBus *bus = gst_element_get_bus(s->pipeline);
+  gst_bus_add_watch_full(bus, G_PRIORITY_DEFAULT, on_bus, new std::weak_ptr<Session>(s),
+                         [](gpointer d) { delete static_cast<std::weak_ptr<Session> *>(d); });
+  gst_object_unref(bus);
+
+  app.sessions[s->id] = s;
+  s->pending_offer = msg;
+  soup_server_message_pause(msg);
+  if (gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    fail_offer(s, "cannot start the recording pipeline");
+    return;
+  }
+  log_line("session %s: offer for '%s' (video %s%s)", s->id.c_str(), stream.c_str(),
+           video->name.c_str(), whip::pick_audio(offer) ? ", audio OPUS" : "");
+
+  GstSDPMessage *sdp = nullptr;
+  gst_sdp_message_new_from_text(offer_text.c_str(), &sdp);
+  GstWebRTCSessionDescription *desc =
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  // set-remote-description -> create-answer -> set-local-description, chained by promises.
+  auto *w = new std::weak_ptr<Session>(s);
+  GstPromise *p = gst_promise_new_with_change_func(
+      [](GstPromise *promise, gpointer d) {
+        auto weak_s = *static_cast<std::weak_ptr<Session> *>(d);
+        const bool ok = gst_promise_get_reply(promise) == nullptr ||
+                        !gst_structure_has_field(gst_promise_get_reply(promise), "error");
+        gst_promise_unref(promise);
+        auto ss = weak_s.lock();
+        if (!ss)
+          return;
+        if (!ok) {
+          on_main([weak_s]() {
+            if (auto s2 = weak_s.lock())
+              fail_offer(s2, "webrtcbin rejected the offer");
+          });
+          return;
+        }
+        GstPromise *answer_promise = gst_promise_new_with_change_func(
+            [](GstPromise *ap, gpointer d2) {
+              auto ws2 = *static_cast<std::weak_ptr<Session> *>(d2);
+              const GstStructure *reply = gst_promise_get_reply(ap);
+              GstWebRTCSessionDescription *answer = nullptr;
+              if (reply)
+                gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer,
+                                  nullptr);
+              gst_promise_unref(ap);
+              auto s3 = ws2.lock();
+              if (!s3)
+                return;
+              if (!answer) {
+                on_main([ws2]() {
+                  if (auto s4 = ws2.lock())
+                    fail_offer(s4, "no answer for this offer (no codec in common?)");
+                });
+                return;
+              }
+              g_signal_emit_by_name(s3->webrtc, "set-local-description", answer, nullptr);
+              gst_webrtc_session_description_free(answer);
+              on_main([ws2]() {
+                if (auto s4 = ws2.lock())
+                  answer_if_gathered(s4);
+              });
+            },
+            new std::weak_ptr<Session>(weak_s),
+            [](gpointer d2) { delete static_cast<std::weak_ptr<Session> *>(d2); });
+        g_signal_emit_by_name(ss->webrtc, "create-answer", nullptr, answer_promise);
+      },
+      w, [](gpointer d) { delete static_cast<std::weak_ptr<Session> *>(d); });
+  g_signal_emit_by_name(s->webrtc, "set-remote-description", desc, p);
+  gst_webrtc_session_description_free(desc);
+
+  // No answer within 15 s (ICE gathering stuck): give up with 500, never hang the client.
+  s->keyframe_timer = g_timeout_add_seconds(
+      15,
+      [](gpointer d) -> gboolean {
+        auto *ws = static_cast<std::weak_ptr<Session> *>(d);
+        if (auto ss = ws->lock()) {
+          ss->keyframe_timer = 0;
+          if (ss->pending_offer)
+            fail_offer(ss, "no answer within 15 s (ICE gathering did not complete)");
+        }
+        delete ws;
+        return G_SOURCE_REMOVE;
+      },
+      new std::weak_ptr<Session>(s));
+}
+
+// ---------------------------------------------------------------- HTTP
+
+std::string status_json(App &app) {
+  nlohmann::json sessions = nlohmann::json::array();
+  for (const auto &[id, s] : app.sessions) {
+    guint64 dropped = 0, written = 0;
+    if (s->dropqueue)
+      g_object_get(s->dropqueue, "dropped", &dropped, nullptr);
+    if (s->sink) {
+      GstStructure *st = nullptr;
+      g_object_get(s->sink, "stats", &st, nullptr);
+      if (st) {
+        gst_structure_get_uint64(st, "bytes-written", &written);
+        gst_structure_free(st);
+      }
+    }
+    sessions.push_back(
+        {{"id", id},
+         {"stream", s->stream},
+         {"location", s->location},
+         {"codec", s->codec},
+         {"audio", s->audio_codec},
+         {"width", s->width},
+         {"height", s->height},
+         {"frames_in", s->frames_in.load()},
+         {"frames_out", s->frames_out.load()},
+         {"frames_dropped", dropped},
+         {"bytes_written", written},
+         {"file", s->path},
+         {"seconds", static_cast<double>(g_get_monotonic_time() - s->started_us) / 1e6}});
+  }
+  return nlohmann::json({{"sessions", sessions}, {"max_sessions", app.opt.max_sessions}}).dump(2);
+}
+
+void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer data) {
+  App &app = *static_cast<App *>(data);
+  const std::string method = soup_server_message_get_method(msg);
+  const std::string p = path;
+  cors(msg);
+  if (method == "OPTIONS") { // CORS preflight
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Accept-Post",
+                                 "application/sdp");
+    respond(msg, SOUP_STATUS_NO_CONTENT, "");
+    return;
+  }
+  if (p == "/" && method == "GET") {
+    respond(msg, SOUP_STATUS_OK, whip::kPublisherPage, "text/html; charset=utf-8");
+    return;
+  }
+  if (p == "/status" && method == "GET") {
+    respond(msg, SOUP_STATUS_OK, status_json(app), "application/json");
+    return;
+  }
+  if (p.rfind("/whip/", 0) != 0) {
+    respond(msg, SOUP_STATUS_NOT_FOUND, "not found\n");
+    return;
+  }
+  const char *auth =
+      soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Authorization");
+  if (!whip::authorized(auth, app.opt.token)) {
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate",
+                                 "Bearer");
+    respond(msg, SOUP_STATUS_UNAUTHORIZED, "a valid Authorization: Bearer token is required\n");
+    return;
+  }
+  const std::string rest = p.substr(6);
+  const auto slash = rest.find('/');
+  const std::string stream = rest.substr(0, slash);
+  if (!whip::valid_stream_name(stream)) {
+    respond(msg, SOUP_STATUS_BAD_REQUEST, "stream names are [A-Za-z0-9_-]{1,64}\n");
+    return;
+  }
+  if (slash != std::string::npos) { // /whip/<stream>/<session>
+    const std::string id = rest.substr(slash + 1);
+    auto it = app.sessions.find(id);
+    if (it == app.sessions.end() || it->second->stream != stream) {
+      respond(msg, SOUP_STATUS_NOT_FOUND, "no such session\n");
+      return;
+    }
+    if (method != "DELETE") {
+      respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "DELETE ends a session\n");
+      return;
+    }
+    auto s = it->second;
+    s->pending_deletes.push_back(msg);
+    soup_server_message_pause(msg);
+    end_session(s, "DELETE");
+    return;
+  }
+  if (method != "POST") {
+    respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "POST an SDP offer\n");
+    return;
+  }
+  SoupMessageBody *body = soup_server_message_get_request_body(msg);
+  if (body->length > static_cast<goffset>(kMaxBody)) {
+    respond(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "SDP offers are limited to 64 KiB\n");
+    return;
+  }
+  const char *type =
+      soup_message_headers_get_content_type(soup_server_message_get_request_headers(msg), nullptr);
+  if (!type || g_ascii_strcasecmp(type, "application/sdp") != 0) {
+    respond(msg, SOUP_STATUS_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/sdp\n");
+    return;
+  }
+  if (static_cast<int>(app.sessions.size()) >= app.opt.max_sessions || app.stopping) {
+    respond(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many sessions\n");
+    return;
+  }
+  GBytes *bytes = soup_message_body_flatten(body);
+  gsize size = 0;
+  const auto *data_ptr = static_cast<const char *>(g_bytes_get_data(bytes, &size));
+  const std::string offer_text(data_ptr ? data_ptr : "", size);
+  g_bytes_unref(bytes);
+  const auto offer = whip::summarize_offer(offer_text);
+  GstSDPMessage *parsed = nullptr;
+  gst_sdp_message_new(&parsed);
+  const bool parses =
+      gst_sdp_message_parse_buffer(reinterpret_cast<const guint8 *>(offer_text.data()),
+                                   static_cast<guint>(offer_text.size()), parsed) == GST_SDP_OK;
+  gst_sdp_message_free(parsed);
+  if (!offer.valid || !parses) {
+    respond(msg, SOUP_STATUS_BAD_REQUEST, (offer.valid ? "malformed SDP" : offer.error) + "\n");
+    return;
+  }
+  if (!whip::pick_video(offer)) {
+    respond(msg, SOUP_STATUS_BAD_REQUEST, "no video codec we record (H264, VP8, VP9)\n");
+    return;
+  }
+  try {
+    start_session(app, msg, stream, offer_text, offer);
+  } catch (const std::exception &e) {
+    respond(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, std::string(e.what()) + "\n");
+  }
+}
+
+void stop_all(App &app, const char *why) {
+  if (app.stopping)
+    return;
+  app.stopping = true;
+  log_line("%s: finishing %zu open recording(s)", why, app.sessions.size());
+  if (app.sessions.empty()) {
+    g_main_loop_quit(app.loop);
+    return;
+  }
+  const auto copy = app.sessions;
+  for (const auto &[id, s] : copy)
+    end_session(s, why);
+}
+
+// Temp files left by a killed run become playable recordings before anything else starts.
+void recover_leftovers(const std::string &dir) {
+  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
+  if (!d)
+    return;
+  std::vector<std::string> temps;
+  while (const gchar *name = g_dir_read_name(d))
+    if (g_str_has_suffix(name, ".recording.ts"))
+      temps.push_back(dir + "/" + name);
+  g_dir_close(d);
+  for (const auto &t : temps) {
+    // cam1-<time>.recording.ts -> cam1-<time>.recovered-<n>.ts, then the temp file goes.
+    const std::string final_path = t.substr(0, t.size() - std::strlen(".recording.ts")) + ".ts";
+    const std::string out = keepup::ts::recovered_path_for(final_path);
+    const keepup::ts::RecoveryReport r = keepup::ts::recover_ts(t, out);
+    if (r.ok) {
+      std::remove(t.c_str());
+      log_line("recovered %s -> %s (%llu packets)", t.c_str(), out.c_str(),
+               static_cast<unsigned long long>(r.packets));
+    } else {
+      log_line("cannot recover %s: %s", t.c_str(), r.error.c_str());
+    }
+  }
+}
+
+bool parse(int argc, char **argv, Options &o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (a == "--transcode") {
+      o.transcode = true;
+    } else if (a == "--trace") {
+      o.trace = true;
+    } else if (a == "-h" || a == "--help") {
+      return false;
+    } else if (!v) {
+      std::fprintf(stderr, "keepup-record: %s needs a value\n", a.c_str());
+      return false;
+    } else if (a == "--listen") {
+      const std::string hp = argv[++i];
+      const auto colon = hp.rfind(':');
+      if (colon == std::string::npos || (o.port = std::atoi(hp.c_str() + colon + 1)) <= 0) {
+        std::fprintf(stderr, "keepup-record: --listen takes HOST:PORT\n");
+        return false;
+      }
+      o.host = hp.substr(0, colon);
+    } else if (a == "--output-dir") {
+      o.output_dir = argv[++i];
+    } else if (a == "--token") {
+      o.token = argv[++i];
+    } else if (a == "--max-sessions") {
+      o.max_sessions = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--ice-address") {
+      o.ice_addresses.push_back(argv[++i]);
+    } else {
+      std::fprintf(stderr, "keepup-record: unknown option %s\n", a.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  App app;
+  if (!parse(argc, argv, app.opt)) {
+    std::fprintf(stderr,
+                 "usage: keepup-record [--listen 127.0.0.1:8089] [--output-dir DIR] [--token T]\n"
+                 "                     [--max-sessions 8] [--ice-address ADDR]... [--transcode] "
+                 "[--trace]\n");
+    return 2;
+  }
+  if (app.opt.trace && !g_getenv("GST_TRACERS"))
+    g_setenv("GST_TRACERS", "stagelatency(interval=10)", TRUE);
+  gst_init(&argc, &argv);
+  for (const char *needed : {"webrtcbin", "tsrecordsink", "dropqueue", "mpegtsmux", "nicesrc"})
+    if (GstElementFactory *f = gst_element_factory_find(needed)) {
+      gst_object_unref(f);
+    } else {
+      std::fprintf(stderr, "keepup-record: GStreamer element %s is missing (%s)\n", needed,
+                   std::string(needed) == "nicesrc" ? "apt-get install gstreamer1.0-nice"
+                                                    : "see the README");
+      return 1;
+    }
+  if (g_mkdir_with_parents(app.opt.output_dir.c_str(), 0755) != 0) {
+    std::fprintf(stderr, "keepup-record: cannot create %s: %s\n", app.opt.output_dir.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  recover_leftovers(app.opt.output_dir);
+
+  app.loop = g_main_loop_new(nullptr, FALSE);
+  app.server = soup_server_new("server-header", "keepup-record", nullptr);
+  soup_server_add_handler(app.server, nullptr, handle, &app, nullptr);
+  GError *err = nullptr;
+  GInetAddress *ia = g_inet_address_new_from_string(app.opt.host.c_str());
+  if (!ia) {
+    std::fprintf(stderr, "keepup-record: %s is not an IP address\n", app.opt.host.c_str());
+    return 2;
+  }
+  GSocketAddress *sa = g_inet_socket_address_new(ia, static_cast<guint16>(app.opt.port));
+  g_object_unref(ia);
+  if (!soup_server_listen(app.server, sa, static_cast<SoupServerListenOptions>(0), &err)) {
+    std::fprintf(stderr, "keepup-record: cannot listen on %s:%d: %s\n", app.opt.host.c_str(),
+                 app.opt.port, err->message);
+    g_clear_error(&err);
+    return 1;
+  }
+  g_object_unref(sa);
+  log_line("keepup-record listening on http://%s:%d/ (WHIP: /whip/<stream>), recordings in %s%s",
+           app.opt.host.c_str(), app.opt.port, app.opt.output_dir.c_str(),
+           app.opt.token.empty() ? "" : ", token required");
+  g_unix_signal_add(
+      SIGINT,
+      [](gpointer d) -> gboolean {
+        stop_all(*static_cast<App *>(d), "SIGINT");
+        return G_SOURCE_CONTINUE;
+      },
+      &app);
+  g_unix_signal_add(
+      SIGTERM,
+      [](gpointer d) -> gboolean {
+        stop_all(*static_cast<App *>(d), "SIGTERM");
+        return G_SOURCE_CONTINUE;
+      },
+      &app);
+  g_main_loop_run(app.loop);
+  soup_server_disconnect(app.server);
+  g_object_unref(app.server);
+  g_main_loop_unref(app.loop);
+  log_line("keepup-record stopped");
+  return 0;
+}
