@@ -1,0 +1,504 @@
+// keepup-record as users run it: a real server process and real publishers on loopback
+// (keepup-whip-publish, and headless Chromium on the page the server serves), every wait
+// bounded. Recordings are checked by decoding them.
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+#include <libsoup/soup.h>
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.hpp"
+
+using namespace keepup::test;
+
+namespace {
+
+std::string bin(const char *name) {
+  return std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/" + name;
+}
+
+int free_port() {
+  GSocketListener *l = g_socket_listener_new();
+  const guint16 port = g_socket_listener_add_any_inet_port(l, nullptr, nullptr);
+  g_socket_listener_close(l);
+  g_object_unref(l);
+  return port;
+}
+
+struct Http {
+  guint status = 0;
+  std::string body, location;
+};
+
+Http http(const std::string &method, const std::string &url, const std::string &body = "",
+          const char *type = "application/sdp", const std::string &token = "") {
+  SoupSession *s = soup_session_new_with_options("timeout", 20, nullptr);
+  SoupMessage *m = soup_message_new(method.c_str(), url.c_str());
+  Http r;
+  if (!m) {
+    g_object_unref(s);
+    return r;
+  }
+  if (!token.empty())
+    soup_message_headers_replace(soup_message_get_request_headers(m), "Authorization",
+                                 ("Bearer " + token).c_str());
+  if (!body.empty()) {
+    GBytes *b = g_bytes_new(body.data(), body.size());
+    soup_message_set_request_body_from_bytes(m, type, b);
+    g_bytes_unref(b);
+  }
+  GBytes *reply = soup_session_send_and_read(s, m, nullptr, nullptr);
+  r.status = soup_message_get_status(m);
+  if (reply) {
+    gsize n = 0;
+    const auto *d = static_cast<const char *>(g_bytes_get_data(reply, &n));
+    r.body.assign(d ? d : "", n);
+    g_bytes_unref(reply);
+  }
+  if (const char *loc =
+          soup_message_headers_get_one(soup_message_get_response_headers(m), "Location"))
+    r.location = loc;
+  g_object_unref(m);
+  g_object_unref(s);
+  return r;
+}
+
+class Server {
+public:
+  Server(const std::string &dir, std::vector<std::string> extra = {}, bool loopback_ice = true)
+      : port_(free_port()) {
+    std::vector<std::string> args = {
+        bin("keepup-record"), "--listen",
+        (loopback_ice ? "127.0.0.1:" : "0.0.0.0:") + std::to_string(port_), "--output-dir", dir};
+    if (loopback_ice) {
+      args.push_back("--ice-address");
+      args.push_back("127.0.0.1");
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    log_ = dir + "/../server-" + std::to_string(port_) + ".log";
+    std::vector<gchar *> argv;
+    for (auto &a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    gint out_fd = -1;
+    GError *err = nullptr;
+    if (!g_spawn_async_with_pipes(nullptr, argv.data(), nullptr, G_SPAWN_DO_NOT_REAP_CHILD, nullptr,
+                                  nullptr, &pid_, nullptr, &out_fd, nullptr, &err)) {
+      ADD_FAILURE() << (err ? err->message : "spawn");
+      g_clear_error(&err);
+      return;
+    }
+    // Keep the log in a thread, so the pipe never fills and the test can read it.
+    reader_ = std::thread([fd = out_fd, this]() {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        std::lock_guard<std::mutex> lk(m_);
+        output_.append(buf, static_cast<std::size_t>(n));
+      }
+      close(fd);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (http("GET", url("/status")).status == 200)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "keepup-record did not come up:\n" << output();
+  }
+  ~Server() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (reader_.joinable())
+      reader_.join();
+  }
+  std::string url(const std::string &path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  int port() const { return port_; }
+  // Sends a signal and waits (bounded) for the exit status; -1 on timeout.
+  int stop(int sig, int timeout_s = 30) {
+    kill(pid_, sig);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        reaped_ = true;
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  std::string output() {
+    std::lock_guard<std::mutex> lk(m_);
+    return output_;
+  }
+  // Waits until /status reports `frames` recorded frames in every session (at least one).
+  bool wait_recorded(guint64 frames, int sessions = 1, int timeout_s = 30) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto j = nlohmann::json::parse(http("GET", url("/status")).body, nullptr, false);
+      if (!j.is_discarded() && static_cast<int>(j["sessions"].size()) >= sessions) {
+        bool all = true;
+        for (const auto &s : j["sessions"])
+          all = all && s["frames_out"].get<guint64>() >= frames;
+        if (all)
+          return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+private:
+  int port_;
+  GPid pid_ = 0;
+  bool reaped_ = false;
+  std::string log_;
+  std::thread reader_;
+  std::mutex m_;
+  std::string output_;
+};
+
+struct Published {
+  bool ok = false;
+  guint64 sent = 0;
+  std::string out;
+};
+
+Published publish(const Server &server, const std::string &stream, int seconds,
+                  std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {bin("keepup-whip-publish"),
+                                   server.url("/whip/" + stream),
+                                   "--seconds",
+                                   std::to_string(seconds),
+                                   "--ice-address",
+                                   "127.0.0.1",
+                                   "--size",
+                                   "640x360"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<gchar *> argv;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  gchar *out = nullptr, *err = nullptr;
+  gint status = 0;
+  Published p;
+  if (g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out, &err,
+                   &status, nullptr)) {
+    p.ok = g_spawn_check_wait_status(status, nullptr);
+    p.out = std::string(out ? out : "") + (err ? err : "");
+    const auto at = p.out.find("sent ");
+    if (at != std::string::npos)
+      p.sent = std::strtoull(p.out.c_str() + at + 5, nullptr, 10);
+  }
+  g_free(out);
+  g_free(err);
+  return p;
+}
+
+std::vector<std::string> files(const std::string &dir, const char *suffix) {
+  std::vector<std::string> out;
+  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
+  while (const gchar *n = d ? g_dir_read_name(d) : nullptr)
+    if (g_str_has_suffix(n, suffix))
+      out.push_back(dir + "/" + n);
+  if (d)
+    g_dir_close(d);
+  return out;
+}
+
+// Recordings (not temp files, not recovered ones).
+std::vector<std::string> recordings(const std::string &dir) {
+  std::vector<std::string> out;
+  for (const auto &f : files(dir, ".ts"))
+    if (!g_str_has_suffix(f.c_str(), ".recording.ts") && f.find(".recovered-") == std::string::npos)
+      out.push_back(f);
+  return out;
+}
+
+struct Decoded {
+  int frames = 0;
+  bool starts_with_keyframe = false;
+  std::string error;
+};
+
+Decoded decode(const std::string &ts) {
+  Decoded d;
+  GstElement *p = gst_parse_launch(("filesrc location=" + ts +
+                                    " ! tsdemux ! h264parse name=parse ! avdec_h264 ! "
+                                    "fakesink name=sink signal-handoffs=true")
+                                       .c_str(),
+                                   nullptr);
+  // The first parsed access unit decides the keyframe question.
+  struct First {
+    bool seen = false, key = false;
+  } first;
+  GstElement *parse = gst_bin_get_by_name(GST_BIN(p), "parse");
+  GstPad *pad = gst_element_get_static_pad(parse, "src");
+  gst_pad_add_probe(
+      pad, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        auto *f = static_cast<First *>(data);
+        if (!f->seen) {
+          f->seen = true;
+          f->key =
+              !GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT);
+        }
+        return GST_PAD_PROBE_OK;
+      },
+      &first, nullptr);
+  gst_object_unref(pad);
+  gst_object_unref(parse);
+  d.frames = count_handoffs_to_eos(p, d.error);
+  d.starts_with_keyframe = first.key;
+  gst_object_unref(p);
+  return d;
+}
+
+const char *kAudioOnly = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                         "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
+
+} // namespace
+
+TEST(Record, PublishedH264IsRecordedAndStartsWithAKeyframe) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out);
+  const Published p = publish(server, "cam1", 5);
+  ASSERT_TRUE(p.ok) << p.out << server.output();
+  ASSERT_GT(p.sent, 100U);
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1U) << server.output();
+  EXPECT_NE(recs[0].find("/cam1-"), std::string::npos);
+  const Decoded d = decode(recs[0]);
+  EXPECT_EQ(d.error, "");
+  EXPECT_TRUE(d.starts_with_keyframe);
+  EXPECT_GE(d.frames, static_cast<int>(p.sent * 9 / 10)) << "sent " << p.sent;
+  EXPECT_TRUE(files(out, ".recording.ts").empty());
+  EXPECT_NE(server.output().find("session"), std::string::npos) << "a log line per session";
+}
+
+TEST(Record, Vp8IsTranscodedToH264) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out);
+  const Published p = publish(server, "vp8cam", 5, {"--codec", "vp8"});
+  ASSERT_TRUE(p.ok) << p.out << server.output();
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1U);
+  const Decoded d = decode(recs[0]);
+  EXPECT_EQ(d.error, "");
+  EXPECT_TRUE(d.starts_with_keyframe);
+  EXPECT_GE(d.frames, static_cast<int>(p.sent * 8 / 10)) << "sent " << p.sent;
+  EXPECT_NE(server.output().find("vp8->h264"), std::string::npos);
+}
+
+TEST(Record, TwoConcurrentPublishersGiveTwoValidFiles) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out);
+  Published a;
+  std::thread other([&]() { a = publish(server, "left", 4); });
+  const Published b = publish(server, "right", 4);
+  other.join();
+  ASSERT_TRUE(a.ok && b.ok) << a.out << b.out << server.output();
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 2U);
+  for (const auto &r : recs) {
+    const Decoded d = decode(r);
+    EXPECT_EQ(d.error, "") << r;
+    EXPECT_GT(d.frames, 90) << r;
+  }
+}
+
+TEST(Record, SigtermFinalizesOpenRecordings) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out);
+  Published p;
+  std::thread pub([&]() { p = publish(server, "term", 15); });
+  ASSERT_TRUE(server.wait_recorded(45)) << server.output();
+  const int status = server.stop(SIGTERM);
+  pub.join();
+  ASSERT_NE(status, -1) << "did not exit after SIGTERM:\n" << server.output();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << server.output();
+  EXPECT_TRUE(files(out, ".recording.ts").empty());
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1U) << server.output();
+  const Decoded d = decode(recs[0]);
+  EXPECT_EQ(d.error, "");
+  EXPECT_GE(d.frames, 45);
+}
+
+TEST(Record, SigkillLeavesATempFileTheNextStartRecovers) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  {
+    Server server(out);
+    Published p;
+    std::thread pub([&]() { p = publish(server, "crash", 15); });
+    ASSERT_TRUE(server.wait_recorded(60)) << server.output();
+    // The writer flushes at least once a second: let it have written something.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    server.stop(SIGKILL);
+    pub.join();
+  }
+  ASSERT_EQ(files(out, ".recording.ts").size(), 1U);
+  Server again(out);
+  EXPECT_TRUE(files(out, ".recording.ts").empty()) << again.output();
+  const auto recovered = files(out, ".ts");
+  std::string found;
+  for (const auto &f : recovered)
+    if (f.find(".recovered-") != std::string::npos)
+      found = f;
+  ASSERT_FALSE(found.empty()) << again.output();
+  const Decoded d = decode(found);
+  EXPECT_EQ(d.error, "");
+  EXPECT_GT(d.frames, 20);
+  EXPECT_NE(again.output().find("recovered"), std::string::npos);
+}
+
+TEST(Record, BadRequestsGetTheirStatusAndDoNotDisturbOthers) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out, {"--token", "s3cret"});
+  const std::string offer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                            "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n";
+  struct Case {
+    const char *what;
+    std::string method, path, body, token;
+    const char *type;
+    guint status;
+  };
+  const std::vector<Case> cases = {
+      {"no auth", "POST", "/whip/cam", offer, "", "application/sdp", 401},
+      {"wrong token", "POST", "/whip/cam", offer, "nope", "application/sdp", 401},
+      {"bad name", "POST", "/whip/bad%20name", offer, "s3cret", "application/sdp", 400},
+      {"path trick", "POST", "/whip/..%2F..%2Fetc", offer, "s3cret", "application/sdp", 400},
+      {"huge body", "POST", "/whip/cam", std::string(100 * 1024, 'v'), "s3cret", "application/sdp",
+       413},
+      {"garbage SDP", "POST", "/whip/cam", "this is not SDP", "s3cret", "application/sdp", 400},
+      {"audio only", "POST", "/whip/cam", kAudioOnly, "s3cret", "application/sdp", 400},
+      {"wrong type", "POST", "/whip/cam", offer, "s3cret", "text/plain", 415},
+      {"unknown session", "DELETE", "/whip/cam/12345", "", "s3cret", "application/sdp", 404},
+  };
+  for (const auto &c : cases) {
+    const Http r = http(c.method, server.url(c.path), c.body, c.type, c.token);
+    EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
+  }
+  // CORS preflight for a page on another origin.
+  SoupSession *s = soup_session_new();
+  SoupMessage *m = soup_message_new("OPTIONS", server.url("/whip/cam").c_str());
+  soup_message_headers_replace(soup_message_get_request_headers(m), "Origin", "http://example.org");
+  GBytes *b = soup_session_send_and_read(s, m, nullptr, nullptr);
+  if (b)
+    g_bytes_unref(b);
+  SoupMessageHeaders *h = soup_message_get_response_headers(m);
+  EXPECT_LT(soup_message_get_status(m), 300U);
+  EXPECT_STREQ(soup_message_headers_get_one(h, "Access-Control-Allow-Origin"), "*");
+  EXPECT_NE(std::string(soup_message_headers_get_one(h, "Access-Control-Allow-Headers"))
+                .find("Authorization"),
+            std::string::npos);
+  EXPECT_NE(std::string(soup_message_headers_get_one(h, "Access-Control-Expose-Headers"))
+                .find("Location"),
+            std::string::npos);
+  g_object_unref(m);
+  g_object_unref(s);
+  // After all that, a normal publish still works.
+  const Published p = publish(server, "cam", 3, {"--token", "s3cret"});
+  EXPECT_TRUE(p.ok) << p.out << server.output();
+  EXPECT_EQ(recordings(out).size(), 1U);
+}
+
+TEST(Record, SessionLimitAnswers503) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out, {"--max-sessions", "1"});
+  Published first;
+  std::thread pub([&]() { first = publish(server, "one", 6); });
+  ASSERT_TRUE(server.wait_recorded(10)) << server.output();
+  const Published second = publish(server, "two", 2);
+  pub.join();
+  EXPECT_FALSE(second.ok);
+  EXPECT_NE(second.out.find("503"), std::string::npos) << second.out;
+  EXPECT_TRUE(first.ok) << first.out;
+}
+
+// Chromium publishing from the page the server serves. Chromium never uses loopback for
+// ICE, so this needs a non-loopback interface; without one the test says so and skips.
+TEST(Record, HeadlessChromiumPublishesFromThePage) {
+  if (!g_file_test("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE))
+    GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
+  std::string address;
+  {
+    gchar *out = nullptr;
+    // The first global IPv4 address of a non-loopback interface.
+    if (g_spawn_command_line_sync("ip -4 -o addr show scope global", &out, nullptr, nullptr,
+                                  nullptr) &&
+        out) {
+      const std::string text = out;
+      const auto inet = text.find("inet ");
+      if (inet != std::string::npos)
+        address = text.substr(inet + 5, text.find('/', inet) - inet - 5);
+    }
+    g_free(out);
+  }
+  if (address.empty())
+    GTEST_SKIP() << "no non-loopback IPv4 interface: Chromium cannot do ICE on loopback only";
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out, {"--ice-address", address}, false);
+  // The page itself from localhost (a secure context, so getUserMedia exists); the media
+  // goes over the interface's address.
+  const std::string page = server.url("/?autostart=1&stream=browser&audio=0");
+  const std::string profile = dir / "profile";
+  std::vector<std::string> args = {"/usr/bin/chromium",
+                                   "--headless=new",
+                                   "--no-sandbox",
+                                   "--use-fake-device-for-media-stream",
+                                   "--use-fake-ui-for-media-stream",
+                                   "--disable-features=WebRtcHideLocalIpsWithMdns",
+                                   "--no-first-run",
+                                   "--disable-background-networking",
+                                   "--disable-component-update",
+                                   "--disable-sync",
+                                   "--disable-quic",
+                                   "--disable-gpu",
+                                   "--user-data-dir=" + profile,
+                                   page};
+  std::vector<gchar *> argv;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  GPid browser = 0;
+  ASSERT_TRUE(g_spawn_async(nullptr, argv.data(), nullptr,
+                            static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD |
+                                                     G_SPAWN_STDOUT_TO_DEV_NULL |
+                                                     G_SPAWN_STDERR_TO_DEV_NULL),
+                            nullptr, nullptr, &browser, nullptr));
+  const bool recorded = server.wait_recorded(90, 1, 60);
+  kill(browser, SIGKILL);
+  waitpid(browser, nullptr, 0);
+  ASSERT_TRUE(recorded) << "no frames from Chromium within 60 s:\n" << server.output();
+  ASSERT_NE(server.stop(SIGTERM), -1);
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1U) << server.output();
+  const Decoded d = decode(recs[0]);
+  EXPECT_EQ(d.error, "");
+  EXPECT_GE(d.frames, 60) << server.output();
+  std::printf("chromium: %d frames recorded\n%s", d.frames, server.output().c_str());
+}
