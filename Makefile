@@ -4,16 +4,18 @@ MESON_BUILD ?= build-meson
 JOBS ?= $(shell nproc)
 DEMO_SECONDS ?= 15
 ANALYZE_SECONDS ?= 10
+RECORD_SECONDS ?= 10
 BENCH_ARGS ?=
 BENCH_SINK_ARGS ?=
 BENCH_TRACER_ARGS ?=
 BENCH_DETECT_ARGS ?=
 BENCH_ANALYTICS_ARGS ?=
+BENCH_RECORD_ARGS ?=
 # Run the apps against the plugins in the build tree, not an installed copy.
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-models model meson install format format-check clean
+.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-models model meson install format format-check clean
 
 all: build
 
@@ -42,8 +44,10 @@ demo: build
 	    --meta $(BUILD)/analytics-demo.jsonl --gt $(BUILD)/analytics-demo-gt.txt
 	$(BUILD)/bin/keepup-mot-eval $(BUILD)/analytics-demo-gt.txt $(BUILD)/analytics-demo.jsonl
 	@echo "annotated recording: $(BUILD)/analytics-demo.ts  tracks: $(BUILD)/analytics-demo.jsonl"
+	@echo; echo "== WHIP recorder: keepup-record + keepup-whip-publish over loopback =="
+	$(RUN_ENV) bash pipelines/record/demo.sh $(BUILD) $(RECORD_SECONDS)
 
-bench: bench-overload bench-sink bench-tracer bench-detect bench-analytics
+bench: bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record
 
 bench-overload: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
@@ -56,6 +60,9 @@ bench-sink: build
 
 bench-analytics: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-analytics $(BENCH_ANALYTICS_ARGS)
+
+bench-record: build
+	$(RUN_ENV) $(BUILD)/bin/keepup-bench-record $(BENCH_RECORD_ARGS)
 
 # Random-weight YOLOv8n/11n/v5n at real size for bench-detect (needs python3-torch).
 bench-models:

@@ -66,11 +66,12 @@ struct Session {
   SoupServerMessage *pending_offer = nullptr; // answered once ICE gathering completes
   std::vector<SoupServerMessage *> pending_deletes;
   bool answered = false, ending = false, finished = false;
-  bool keyframe_seen = false;
+  std::atomic<bool> keyframe_seen{false};
   guint keyframe_timer = 0, ice_timer = 0, keyframe_poll = 0;
   GstPad *depay_sink = nullptr;
   guint64 dropped_at_last_request = 0, keyframe_requests = 0;
-  gint64 started_us = 0;
+  gint64 started_us = 0;                  // when the offer arrived
+  std::atomic<double> first_frame_ms{-1}; // offer -> first recorded (key)frame
   guint64 bytes = 0;
 };
 
@@ -145,6 +146,7 @@ GstPadProbeReturn gate_until_keyframe(GstPad *, GstPadProbeInfo *info, gpointer 
     if (GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT))
       return GST_PAD_PROBE_DROP;
     s->keyframe_seen = true;
+    s->first_frame_ms = static_cast<double>(g_get_monotonic_time() - s->started_us) / 1000.0;
   }
   ++s->frames_out;
   return GST_PAD_PROBE_OK;
@@ -695,6 +697,7 @@ std::string status_json(App &app) {
          {"frames_dropped", dropped},
          {"bytes_written", written},
          {"file", s->path},
+         {"first_frame_ms", s->first_frame_ms.load()},
          {"seconds", static_cast<double>(g_get_monotonic_time() - s->started_us) / 1e6}});
   }
   return nlohmann::json({{"sessions", sessions}, {"max_sessions", app.opt.max_sessions}}).dump(2);

@@ -1,0 +1,249 @@
+// keepup-bench-record: keepup-record under real WHIP publishers (keepup-whip-publish, 720p30)
+// on loopback:
+//   1. time from POST to the first recorded frame, first and second session of one server;
+//   2. the server's CPU per recorded stream, H.264 passthrough (the anchor) vs VP8 transcode;
+//   3. concurrent 720p30 passthrough sessions (1, 2, 4, 6, 8) with every file valid.
+// The publishers' own encoding shares the 2 cores: part 3 measures the whole machine.
+//
+//   keepup-bench-record [--seconds 10] [--max 8]
+#include <gst/gst.h>
+#include <libsoup/soup.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+std::string bin(const char *name) {
+  return std::string(KEEPUP_BENCH_BIN_DIR) + "/" + name;
+}
+
+int free_port() {
+  GSocketListener *l = g_socket_listener_new();
+  const guint16 port = g_socket_listener_add_any_inet_port(l, nullptr, nullptr);
+  g_socket_listener_close(l);
+  g_object_unref(l);
+  return port;
+}
+
+std::string get(const std::string &url) {
+  SoupSession *s = soup_session_new_with_options("timeout", 5, nullptr);
+  SoupMessage *m = soup_message_new("GET", url.c_str());
+  GBytes *b = soup_session_send_and_read(s, m, nullptr, nullptr);
+  std::string out;
+  if (b) {
+    gsize n = 0;
+    const auto *d = static_cast<const char *>(g_bytes_get_data(b, &n));
+    out.assign(d ? d : "", n);
+    g_bytes_unref(b);
+  }
+  g_object_unref(m);
+  g_object_unref(s);
+  return out;
+}
+
+GPid spawn(std::vector<std::string> args, bool quiet = true) {
+  std::vector<gchar *> argv;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  GPid pid = 0;
+  const auto flags = static_cast<GSpawnFlags>(
+      G_SPAWN_DO_NOT_REAP_CHILD |
+      (quiet ? (G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL) : 0));
+  g_spawn_async(nullptr, argv.data(), nullptr, flags, nullptr, nullptr, &pid, nullptr);
+  return pid;
+}
+
+int wait_exit(GPid pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+double cpu_seconds(GPid pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  std::istringstream f(line.substr(line.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && f >> field; ++i) {
+    if (i == 14)
+      utime = std::stoull(field);
+    if (i == 15)
+      stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+struct Server {
+  std::string dir;
+  int port = 0;
+  GPid pid = 0;
+  explicit Server(const std::string &d) : dir(d), port(free_port()) {
+    pid = spawn({bin("keepup-record"), "--listen", "127.0.0.1:" + std::to_string(port),
+                 "--output-dir", dir, "--ice-address", "127.0.0.1"});
+    for (int i = 0; i < 300 && get(url("/status")).empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ~Server() {
+    kill(pid, SIGTERM);
+    wait_exit(pid);
+  }
+  std::string url(const std::string &p) const {
+    return "http://127.0.0.1:" + std::to_string(port) + p;
+  }
+  nlohmann::json status() const {
+    return nlohmann::json::parse(get(url("/status")), nullptr, false);
+  }
+};
+
+GPid publisher(const Server &s, const std::string &stream, int seconds,
+               const std::string &codec = "h264") {
+  return spawn({bin("keepup-whip-publish"), s.url("/whip/" + stream), "--seconds",
+                std::to_string(seconds), "--codec", codec, "--size", "1280x720", "--ice-address",
+                "127.0.0.1"});
+}
+
+// Frames in a recording (decoded fully), -1 when it does not decode.
+int decoded_frames(const std::string &path) {
+  GstElement *p = gst_parse_launch(("filesrc location=" + path +
+                                    " ! tsdemux ! h264parse ! avdec_h264 ! fakesink name=s "
+                                    "signal-handoffs=true")
+                                       .c_str(),
+                                   nullptr);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "s");
+  int frames = 0;
+  g_signal_connect(sink, "handoff",
+                   G_CALLBACK(+[](GstElement *, GstBuffer *, GstPad *, gpointer d) {
+                     ++*static_cast<int *>(d);
+                   }),
+                   &frames);
+  gst_element_set_state(p, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(p);
+  GstMessage *m = gst_bus_timed_pop_filtered(
+      bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const bool ok = m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
+  if (m)
+    gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(p);
+  return ok ? frames : -1;
+}
+
+std::vector<std::string> recordings(const std::string &dir) {
+  std::vector<std::string> out;
+  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
+  while (const gchar *n = d ? g_dir_read_name(d) : nullptr)
+    if (g_str_has_suffix(n, ".ts") && !g_str_has_suffix(n, ".recording.ts"))
+      out.push_back(dir + "/" + n);
+  if (d)
+    g_dir_close(d);
+  return out;
+}
+
+std::string fresh_dir(const std::string &name) {
+  gchar *p = g_build_filename(g_get_tmp_dir(), ("keepup-bench-record-" + name).c_str(), nullptr);
+  std::string dir = p;
+  g_free(p);
+  const std::string cmd = "rm -rf '" + dir + "'";
+  if (std::system(cmd.c_str()) != 0)
+    std::fprintf(stderr, "cannot clean %s\n", dir.c_str());
+  return dir;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  int seconds = 10, max_sessions = 8;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--seconds")
+      seconds = std::max(4, std::atoi(argv[i + 1]));
+    else if (std::string(argv[i]) == "--max")
+      max_sessions = std::max(1, std::atoi(argv[i + 1]));
+  }
+
+  // 1. POST -> first recorded frame, two sessions of one server.
+  {
+    Server server(fresh_dir("latency"));
+    std::printf("time from POST to the first recorded frame (720p30 H.264, loopback)\n");
+    for (int n = 1; n <= 2; ++n) {
+      GPid pub = publisher(server, "s" + std::to_string(n), 4);
+      double ms = -1;
+      for (int i = 0; i < 400 && ms < 0; ++i) {
+        const auto st = server.status();
+        if (!st.is_discarded())
+          for (const auto &s : st["sessions"])
+            if (s["stream"] == "s" + std::to_string(n))
+              ms = s.value("first_frame_ms", -1.0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+      wait_exit(pub);
+      std::printf("  session %d: %.0f ms\n", n, ms);
+    }
+  }
+
+  // 2. Server CPU per stream: passthrough (anchor) vs transcode.
+  std::printf("\nserver CPU per recorded 720p30 stream, %d s each\n", seconds);
+  std::printf("  %-22s %10s %12s %10s\n", "path", "cpu s", "% of a core", "vs anchor");
+  double anchor = 0;
+  for (const char *codec : {"h264", "vp8"}) {
+    Server server(fresh_dir(codec));
+    const double before = cpu_seconds(server.pid);
+    GPid pub = publisher(server, "cpu", seconds, codec);
+    wait_exit(pub);
+    const double used = cpu_seconds(server.pid) - before;
+    if (anchor == 0)
+      anchor = used;
+    std::printf("  %-22s %10.2f %11.1f%% %10.2f\n",
+                std::string(codec) == "h264" ? "H.264 passthrough" : "VP8 -> H.264 transcode", used,
+                used / seconds * 100.0, used / anchor);
+  }
+
+  // 3. Concurrent passthrough sessions.
+  std::printf("\nconcurrent 720p30 H.264 passthrough sessions (publishers on the same 2 cores)\n");
+  std::printf("  %8s %8s %14s %14s\n", "sessions", "valid", "min frames", "of 30 fps x s");
+  for (int n : {1, 2, 4, 6, 8}) {
+    if (n > max_sessions)
+      break;
+    const std::string dir = fresh_dir("n" + std::to_string(n));
+    int valid = 0, min_frames = 1 << 30;
+    {
+      Server server(dir);
+      std::vector<GPid> pubs;
+      for (int i = 0; i < n; ++i)
+        pubs.push_back(publisher(server, "c" + std::to_string(i), seconds));
+      for (GPid p : pubs)
+        wait_exit(p);
+    }
+    const auto recs = recordings(dir);
+    for (const auto &r : recs) {
+      const int f = decoded_frames(r);
+      if (f > 0) {
+        ++valid;
+        min_frames = std::min(min_frames, f);
+      }
+    }
+    if (recs.empty())
+      min_frames = 0;
+    std::printf("  %8d %5d/%-2d %14d %13.0f%%\n", n, valid, n, min_frames,
+                100.0 * min_frames / (seconds * 30.0));
+    std::fflush(stdout);
+  }
+  return 0;
+}
