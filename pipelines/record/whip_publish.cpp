@@ -26,6 +26,7 @@ namespace {
 struct Options {
   std::string url, pattern = "ball", codec = "h264", token;
   int seconds = 10, width = 1280, height = 720;
+  bool audio = false;
   std::vector<std::string> ice_addresses;
 };
 
@@ -147,6 +148,10 @@ bool parse(int argc, char **argv, Options &o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (a == "--audio") {
+      o.audio = true;
+      continue;
+    }
     if (a.rfind("--", 0) != 0) {
       if (!o.url.empty())
         return false;
@@ -183,7 +188,8 @@ int main(int argc, char **argv) {
   Publisher p;
   if (!parse(argc, argv, p.opt)) {
     std::fprintf(stderr, "usage: keepup-whip-publish URL [--pattern ball] [--seconds 10] "
-                         "[--codec h264|vp8] [--token T] [--size WxH] [--ice-address ADDR]...\n");
+                         "[--codec h264|vp8] [--audio] [--token T] [--size WxH] "
+                         "[--ice-address ADDR]...\n");
     return 2;
   }
   const Options &o = p.opt;
@@ -198,9 +204,14 @@ int main(int argc, char **argv) {
           : "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 name=enc ! "
             "video/x-h264,profile=constrained-baseline ! rtph264pay config-interval=-1 ! "
             "application/x-rtp,media=video,encoding-name=H264,payload=96 ! ";
+  const std::string audio = o.audio ? " audiotestsrc is-live=true wave=ticks ! audioconvert ! "
+                                      "audioresample ! opusenc ! rtpopuspay ! "
+                                      "application/x-rtp,media=audio,encoding-name=OPUS,payload=97 "
+                                      "! w."
+                                    : "";
   GError *err = nullptr;
-  p.pipeline =
-      gst_parse_launch((raw + enc + "webrtcbin name=w bundle-policy=max-bundle").c_str(), &err);
+  p.pipeline = gst_parse_launch(
+      (raw + enc + "webrtcbin name=w bundle-policy=max-bundle" + audio).c_str(), &err);
   if (!p.pipeline) {
     std::fprintf(stderr, "keepup-whip-publish: %s\n", err ? err->message : "pipeline");
     return 1;

@@ -292,6 +292,22 @@ TEST(Record, PublishedH264IsRecordedAndStartsWithAKeyframe) {
   EXPECT_NE(server.output().find("session"), std::string::npos) << "a log line per session";
 }
 
+// Opus audio is negotiated and received but not recorded (documented): the video must not
+// suffer from it.
+TEST(Record, OfferWithAudioStillRecordsAllVideo) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out);
+  const Published p = publish(server, "av", 4, {"--audio"});
+  ASSERT_TRUE(p.ok) << p.out << server.output();
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1U);
+  const Decoded d = decode(recs[0]);
+  EXPECT_EQ(d.error, "");
+  EXPECT_GE(d.frames, static_cast<int>(p.sent * 9 / 10)) << "sent " << p.sent;
+  EXPECT_NE(server.output().find("Opus audio received, not recorded"), std::string::npos);
+}
+
 TEST(Record, Vp8IsTranscodedToH264) {
   ScratchDir dir;
   const std::string out = dir / "rec";
