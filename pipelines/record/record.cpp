@@ -33,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ice_config.hpp"
 #include "publisher_page.hpp"
 #include "ts_writer.hpp"
 #include "whip_core.hpp"
@@ -484,28 +485,6 @@ void finish_session(const std::shared_ptr<Session> &s) {
     g_main_loop_quit(app.loop);
 }
 
-void configure_ice(App &app, GstElement *webrtc) {
-  GstWebRTCICE *ice = nullptr;
-  g_object_get(webrtc, "ice-agent", &ice, nullptr);
-  if (!ice)
-    return;
-  NiceAgent *agent = nullptr;
-  g_object_get(ice, "agent", &agent, nullptr);
-  g_object_set(ice, "ice-tcp", FALSE, nullptr);
-  if (agent) {
-    // UPnP would send SSDP on every NIC; ICE-TCP is not needed for a local recorder.
-    g_object_set(agent, "upnp", FALSE, "ice-tcp", FALSE, nullptr);
-    for (const auto &a : app.opt.ice_addresses) {
-      NiceAddress addr;
-      nice_address_init(&addr);
-      if (nice_address_set_from_string(&addr, a.c_str()))
-        nice_agent_add_local_address(agent, &addr);
-    }
-    g_object_unref(agent);
-  }
-  gst_object_unref(ice);
-}
-
 GstCaps *codec_caps(const char *media, const whip::RtpCodec &c) {
   return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, media, "encoding-name",
                              G_TYPE_STRING, c.name.c_str(), "payload", G_TYPE_INT, c.payload_type,
@@ -528,7 +507,7 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream,
   s->sink = make("tsrecordsink", s->pipeline);
   g_object_set(s->sink, "location", s->path.c_str(), nullptr);
   gst_element_link(s->mux, s->sink);
-  configure_ice(app, s->webrtc);
+  whip::configure_ice(s->webrtc, app.opt.ice_addresses);
 
   // Codec preferences before the offer: webrtcbin 1.22 otherwise keeps the first offered
   // codec (VP8 for Chromium).

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "ice_config.hpp"
+
 namespace {
 
 struct Options {
@@ -217,22 +219,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   p.webrtc = gst_bin_get_by_name(GST_BIN(p.pipeline), "w");
-  {
-    GstWebRTCICE *ice = nullptr;
-    g_object_get(p.webrtc, "ice-agent", &ice, nullptr);
-    NiceAgent *agent = nullptr;
-    g_object_get(ice, "agent", &agent, nullptr);
-    g_object_set(ice, "ice-tcp", FALSE, nullptr);
-    g_object_set(agent, "upnp", FALSE, "ice-tcp", FALSE, nullptr);
-    for (const auto &a : o.ice_addresses) {
-      NiceAddress addr;
-      nice_address_init(&addr);
-      if (nice_address_set_from_string(&addr, a.c_str()))
-        nice_agent_add_local_address(agent, &addr);
-    }
-    g_object_unref(agent);
-    gst_object_unref(ice);
-  }
+  keepup::whip::configure_ice(p.webrtc, o.ice_addresses);
   GstElement *encoder = gst_bin_get_by_name(GST_BIN(p.pipeline), "enc");
   GstPad *encoded = gst_element_get_static_pad(encoder, "src");
   gst_pad_add_probe(
