@@ -69,7 +69,7 @@ struct Session {
   std::vector<SoupServerMessage *> pending_deletes;
   bool answered = false, ending = false, finished = false;
   std::atomic<bool> keyframe_seen{false};
-  guint keyframe_timer = 0, ice_timer = 0, keyframe_poll = 0;
+  guint answer_timer = 0, ice_timer = 0, keyframe_poll = 0;
   GstPad *depay_sink = nullptr;
   std::mutex pads_lock;
   std::vector<GstPad *> branch_pads; // webrtcbin src pads feeding the recording
@@ -134,7 +134,6 @@ void request_keyframe(GstPad *depay_sink) {
 
 struct BranchProbe {
   std::weak_ptr<Session> session;
-  GstPad *request_pad = nullptr; // where keyframe requests go (weak: owned by the pipeline)
 };
 
 // The file starts with a keyframe: delta frames before the first one are dropped, and a
@@ -164,7 +163,7 @@ GstElement *make(const char *factory, GstElement *bin) {
   return e;
 }
 
-void link_branch(Session &s, GstPad *src, const std::vector<GstElement *> &chain) {
+void link_branch(GstPad *src, const std::vector<GstElement *> &chain) {
   GstPad *sink = gst_element_get_static_pad(chain.front(), "sink");
   gst_pad_link(src, sink);
   gst_object_unref(sink);
@@ -172,7 +171,6 @@ void link_branch(Session &s, GstPad *src, const std::vector<GstElement *> &chain
     gst_element_link(chain[i], chain[i + 1]);
   for (GstElement *e : chain)
     gst_element_sync_state_with_parent(e);
-  (void)s;
 }
 
 void on_pad_added(GstElement *, GstPad *pad, gpointer data) {
@@ -240,7 +238,7 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer data) {
       for (auto &c : s->codec)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       GstPad *out = gst_element_get_static_pad(parse_out, "src");
-      auto *probe = new BranchProbe{weak, pad};
+      auto *probe = new BranchProbe{weak};
       gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, gate_until_keyframe, probe,
                         [](gpointer p) { delete static_cast<BranchProbe *>(p); });
       // Resolution for /status, from the parsed caps.
@@ -264,7 +262,7 @@ void on_pad_added(GstElement *, GstPad *pad, gpointer data) {
     }
     if (parse_out)
       gst_element_link(chain.back(), s->mux);
-    link_branch(*s, pad, chain);
+    link_branch(pad, chain);
     if (parse_out) {
       std::lock_guard<std::mutex> lk(s->pads_lock);
       s->branch_pads.push_back(GST_PAD(gst_object_ref(pad)));
@@ -441,8 +439,8 @@ void finish_session(const std::shared_ptr<Session> &s) {
   if (!app.sessions.count(s->id))
     return;
   app.sessions.erase(s->id);
-  if (s->keyframe_timer)
-    g_source_remove(s->keyframe_timer);
+  if (s->answer_timer)
+    g_source_remove(s->answer_timer);
   if (s->ice_timer)
     g_source_remove(s->ice_timer);
   if (s->keyframe_poll)
@@ -651,12 +649,12 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream,
   gst_webrtc_session_description_free(desc);
 
   // No answer within 15 s (ICE gathering stuck): give up with 500, never hang the client.
-  s->keyframe_timer = g_timeout_add_seconds(
+  s->answer_timer = g_timeout_add_seconds(
       15,
       [](gpointer d) -> gboolean {
         auto *ws = static_cast<std::weak_ptr<Session> *>(d);
         if (auto ss = ws->lock()) {
-          ss->keyframe_timer = 0;
+          ss->answer_timer = 0;
           if (ss->pending_offer)
             fail_offer(ss, "no answer within 15 s (ICE gathering did not complete)");
         }

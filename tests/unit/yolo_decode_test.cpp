@@ -174,8 +174,12 @@ TEST(Latency, MeanAndP95OverTheWindow) {
     w.add(i);
   EXPECT_DOUBLE_EQ(w.mean(), 50.5);
   EXPECT_DOUBLE_EQ(w.p95(), 95.0);
+  EXPECT_DOUBLE_EQ(w.last(), 100.0);
+  w.add(7.0); // wraps: the newest sample is the last one
+  EXPECT_DOUBLE_EQ(w.last(), 7.0);
   for (int i = 0; i < 100; ++i) // the window forgets old samples
     w.add(1000.0);
+  EXPECT_DOUBLE_EQ(w.last(), 1000.0);
   EXPECT_DOUBLE_EQ(w.mean(), 1000.0);
 }
 

@@ -86,7 +86,7 @@ public:
   double mean() const;
   double p95() const;
   double last() const {
-    return samples_.empty() ? 0.0 : samples_[(next_ + window_ - 1) % window_ % samples_.size()];
+    return samples_.empty() ? 0.0 : samples_[(next_ + samples_.size() - 1) % samples_.size()];
   }
   std::uint64_t count() const { return count_; }
 
