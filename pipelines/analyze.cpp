@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app_util.hpp"
 #include "keepup_metas.hpp"
 #include "mot_metrics.hpp"
 #include "traffic_scene.hpp"
@@ -363,17 +364,7 @@ void send_eos(App &app) {
     return;
   app.eos_sent = true;
   app.stop_feeding = true;
-  gst_element_send_event(app.pipeline, gst_event_new_eos());
-  g_timeout_add_seconds(
-      60,
-      [](gpointer data) -> gboolean {
-        auto *a = static_cast<App *>(data);
-        std::fprintf(stderr, "keepup-analyze: no EOS 60 s after it was sent\n");
-        a->failed = true;
-        g_main_loop_quit(a->loop);
-        return G_SOURCE_REMOVE;
-      },
-      &app);
+  keepup::apps::send_eos_with_watchdog(app.pipeline, app.loop, &app.failed, 60, "keepup-analyze");
 }
 
 gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {

@@ -6,6 +6,7 @@
 //
 // The default pipeline is pipelines/overload.launch, compiled in. GST_TRACERS works as with
 // any GStreamer application.
+#include "app_util.hpp"
 #include "launch_lines.hpp"
 #include "process_stats.hpp"
 
@@ -144,18 +145,8 @@ void send_eos(App &app) {
     return;
   app.eos_sent = true;
   std::printf("[%6.1f s] sending EOS, draining...\n", elapsed_s(app));
-  gst_element_send_event(app.pipeline, gst_event_new_eos());
-  // A pipeline that cannot drain within 30 s is reported, not waited on forever.
-  g_timeout_add_seconds(
-      30,
-      [](gpointer data) -> gboolean {
-        auto *a = static_cast<App *>(data);
-        std::fprintf(stderr, "error: no EOS 30 s after it was sent\n");
-        a->failed = true;
-        g_main_loop_quit(a->loop);
-        return G_SOURCE_REMOVE;
-      },
-      &app);
+  keepup::apps::send_eos_with_watchdog(app.pipeline, app.loop, &app.failed, 30,
+                                       "keepup-overload-demo");
 }
 
 gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
