@@ -10,8 +10,6 @@ namespace keepup::scene {
 
 namespace {
 
-constexpr const char *kClassNames[kClassCount] = {"car", "truck", "bike"};
-
 struct Rng {
   std::mt19937_64 engine;
   explicit Rng(std::uint64_t seed) : engine(seed * 0x9E3779B97F4A7C15ULL + 0x1234567ULL) {}
@@ -41,10 +39,6 @@ cv::Scalar darker(const cv::Scalar &c, double f) {
 }
 
 } // namespace
-
-const char *class_name(int class_id) {
-  return (class_id >= 0 && class_id < kClassCount) ? kClassNames[class_id] : "unknown";
-}
 
 TrafficScene::TrafficScene(const SceneOptions &options) : options_(options) {
   Rng rng(options.seed);

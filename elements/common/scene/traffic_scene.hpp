@@ -13,12 +13,10 @@
 namespace keepup::scene {
 
 enum class VehicleClass : int { car = 0, truck = 1, bike = 2 };
-inline constexpr int kClassCount = 3;
-const char *class_name(int class_id);
 
 struct GroundTruth {
-  std::uint64_t id = 0; // stable while the vehicle is in view
-  int class_id = 0;
+  std::uint64_t id = 0;          // stable while the vehicle is in view
+  int class_id = 0;              // VehicleClass
   cv::Rect2f box;                // visible part, clipped to the frame, in frame pixels
   float visible_fraction = 1.0F; // visible area / full area: partial objects at the borders
   float speed_px_per_s = 0.0F;   // along the lane, in frame pixels

@@ -47,7 +47,6 @@ public:
   void add(std::uint64_t id, TrailPoint p, std::int64_t t_ns);
   void prune(std::int64_t now_ns);
   const std::deque<TrailPoint> *get(std::uint64_t id) const;
-  std::size_t size() const { return trails_.size(); }
   void set_length(std::size_t length) { length_ = length; }
 
 private:

@@ -49,11 +49,6 @@ public:
     return latest_;
   }
 
-  bool idle() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return !pending_ && !counters_.busy;
-  }
-
   Counters counters() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return counters_;
