@@ -489,8 +489,10 @@ GstCaps *codec_caps(const char *media, const whip::RtpCodec &c) {
                              "clock-rate", G_TYPE_INT, c.clock_rate, nullptr);
 }
 
-void start_session(App &app, SoupServerMessage *msg, const std::string &stream,
-                   const std::string &offer_text, const whip::OfferSummary &offer) {
+using SdpPtr = std::unique_ptr<GstSDPMessage, decltype(&gst_sdp_message_free)>;
+
+void start_session(App &app, SoupServerMessage *msg, const std::string &stream, SdpPtr sdp,
+                   const whip::OfferSummary &offer) {
   auto s = std::make_shared<Session>();
   s->app = &app;
   s->id = std::to_string(app.next_id++) + "-" + std::to_string(g_random_int() % 100000);
@@ -592,10 +594,8 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream,
   log_line("session %s: offer for '%s' (video %s%s)", s->id.c_str(), stream.c_str(),
            video->name.c_str(), whip::pick_audio(offer) ? ", audio OPUS" : "");
 
-  GstSDPMessage *sdp = nullptr;
-  gst_sdp_message_new_from_text(offer_text.c_str(), &sdp);
   GstWebRTCSessionDescription *desc =
-      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp.release());
   // set-remote-description -> create-answer -> set-local-description, chained by promises.
   auto *w = new std::weak_ptr<Session>(s);
   GstPromise *p = gst_promise_new_with_change_func(
@@ -779,12 +779,13 @@ void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *
   const std::string offer_text(data_ptr ? data_ptr : "", size);
   g_bytes_unref(bytes);
   const auto offer = whip::summarize_offer(offer_text);
-  GstSDPMessage *parsed = nullptr;
-  gst_sdp_message_new(&parsed);
-  const bool parses =
-      gst_sdp_message_parse_buffer(reinterpret_cast<const guint8 *>(offer_text.data()),
-                                   static_cast<guint>(offer_text.size()), parsed) == GST_SDP_OK;
-  gst_sdp_message_free(parsed);
+  // Parsed once: the same message becomes the session's remote description.
+  GstSDPMessage *raw = nullptr;
+  gst_sdp_message_new(&raw);
+  SdpPtr parsed(raw, &gst_sdp_message_free);
+  const bool parses = gst_sdp_message_parse_buffer(
+                          reinterpret_cast<const guint8 *>(offer_text.data()),
+                          static_cast<guint>(offer_text.size()), parsed.get()) == GST_SDP_OK;
   if (!offer.valid || !parses) {
     respond(msg, SOUP_STATUS_BAD_REQUEST, (offer.valid ? "malformed SDP" : offer.error) + "\n");
     return;
@@ -794,7 +795,7 @@ void handle(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *
     return;
   }
   try {
-    start_session(app, msg, stream, offer_text, offer);
+    start_session(app, msg, stream, std::move(parsed), offer);
   } catch (const std::exception &e) {
     respond(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, std::string(e.what()) + "\n");
   }
