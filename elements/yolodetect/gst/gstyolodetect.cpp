@@ -336,6 +336,7 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
     fresh = result && result->serial != run->last_attached_serial;
     if (result)
       run->last_attached_serial = result->serial;
+    double last_ms = 0;
     {
       std::lock_guard<std::mutex> lk(run->stats_lock);
       if (!due)
@@ -344,16 +345,12 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
         ++run->fresh;
       else
         ++run->reused;
+      last_ms = run->latency.last();
     }
     if (result)
       attach_metas(buf, *result, fresh, width, height, run->engine->info().names);
     // Frame-level: whether this frame carries a new result, even one with no detections.
     if (GstStructure *info = keepup::gstmeta::add(buf, keepup::gstmeta::kInference)) {
-      double last_ms = 0;
-      {
-        std::lock_guard<std::mutex> lk(run->stats_lock);
-        last_ms = run->latency.count() ? run->latency.last() : 0.0;
-      }
       gst_structure_set(info, "fresh", G_TYPE_BOOLEAN, fresh ? TRUE : FALSE, "has-result",
                         G_TYPE_BOOLEAN, result ? TRUE : FALSE, "source-pts", G_TYPE_UINT64,
                         static_cast<guint64>(result ? result->pts : GST_CLOCK_TIME_NONE),
