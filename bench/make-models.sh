@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Generates the random-weight YOLOv8n / YOLO11n / YOLOv5n models keepup-bench-detect times
 # (real model size, Ultralytics module structure, exported the way `yolo export` does).
 # Needs Debian's python3-torch, python3-onnx and python3-numpy; nothing is downloaded.
@@ -17,7 +18,7 @@ for arch in v8n 11n v5n; do
   for size in 320 640; do
     file="$out/$name-random-$size.onnx"
     [ -f "$file" ] && continue
-    $py "$here/models/tools/export_yolo_arch.py" --arch $arch --size $size --opset $opset \
+    $py "$here/models/tools/export_yolo_arch.py" --arch "$arch" --size "$size" --opset "$opset" \
       --out "$file" 2>&1 | grep -v -i warning | grep -v '^ ' || true
   done
 done

@@ -1,32 +1,54 @@
-#!/ usr / bin / env bash
-#make demo, recorder part : start keepup - record, publish 10 s with keepup - whip - publish over
-#loopback, stop the server(SIGTERM finalizes the file), then print the recording's path,
-#its frame count and the stagelatency summary the server printed on exit.
-#bash pipelines / record / demo.sh BUILD_DIR[SECONDS]
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# make demo, recorder part: start keepup-record, publish N seconds with keepup-whip-publish over
+# loopback, stop the server (SIGTERM finalizes the file), then print the recording's path,
+# its frame count and the stagelatency summary the server printed on exit.
+# Exits non-zero when the server does not start, the publisher fails, or the recording is
+# missing or holds no decodable frame.
+#   bash pipelines/record/demo.sh BUILD_DIR [SECONDS]
 set -euo pipefail
 build=${1:-build}
 seconds=${2:-10}
 out="$build/record-demo"
-port=18089
+port=${RECORD_DEMO_PORT:-18089}
 rm -rf "$out"
 mkdir -p "$out"
 GST_TRACERS="stagelatency(interval=0)" "$build/bin/keepup-record" --listen "127.0.0.1:$port" \
   --output-dir "$out" --ice-address 127.0.0.1 >"$out/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100);
-do
-(exec 3 < > "/dev/tcp/127.0.0.1/$port")2 >
-    / dev /
-            null &&break sleep 0.1 done "$build/bin/keepup-whip-publish"
-                                        "http://127.0.0.1:$port/whip/demo" --seconds
-            "$seconds" --ice
-        - address 127.0.0.1 kill - TERM "$server" wait "$server" trap
-        - EXIT file = $(ls "$out" / demo - *.ts | head - 1) frames =
-    $(gst - launch - 1.0 -
-          v filesrc location = "$file" !tsdemux !h264parse !avdec_h264 !fakesink silent =
-          false 2 > / dev / null | grep - c "chain" || true) echo echo
-        "== keepup-record log ==" grep
-        - v "^\s*$"
-            "$out/server.log" |
-    grep - v "GST_TRACER\|^0:" | sed - n '1,200p' echo echo "recording: $file ($frames frames)"
+trap 'kill "$server" 2>/dev/null || true' EXIT
+up=0
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    up=1
+    break
+  fi
+  sleep 0.1
+done
+if [ "$up" != 1 ]; then
+  echo "demo.sh: keepup-record did not listen on 127.0.0.1:$port within 10 s" >&2
+  cat "$out/server.log" >&2
+  exit 1
+fi
+"$build/bin/keepup-whip-publish" "http://127.0.0.1:$port/whip/demo" --seconds "$seconds" \
+  --ice-address 127.0.0.1
+kill -TERM "$server"
+wait "$server"
+trap - EXIT
+file=$(find "$out" -maxdepth 1 -name 'demo-*.ts' -not -name '*.recording.ts' | sort | head -n 1)
+if [ -z "$file" ]; then
+  echo "demo.sh: no recording in $out" >&2
+  cat "$out/server.log" >&2
+  exit 1
+fi
+frames=$(gst-launch-1.0 -v filesrc location="$file" ! tsdemux ! h264parse ! avdec_h264 ! \
+  fakesink silent=false 2>/dev/null | grep -c "chain" || true)
+echo
+echo "== keepup-record log =="
+grep -v '^\s*$' "$out/server.log" | grep -v 'GST_TRACER\|^0:' | sed -n '1,200p'
+echo
+echo "recording: $file ($frames frames)"
+if [ "$frames" -lt 1 ]; then
+  echo "demo.sh: $file holds no decodable video frame" >&2
+  exit 1
+fi
