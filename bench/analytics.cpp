@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-bench-analytics: the analytics chain end to end on a live 720p30 generated traffic
 // scene (keepup-analyze test --live), with the stagelatency tracer on: output frame rate and
 // each stage's time per frame, for yolodetect sync, interval=3 and async. The anchor is the

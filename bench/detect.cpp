@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-bench-detect: what yolodetect costs and whether it keeps a live stream's rate.
 //
 // Part 1, inference: for each model found (the bundled traffic model, and random-weight

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A tracer that hooks pad-push-pre/post (and the list variants) exactly like stagelatency and
 // does nothing: what GStreamer's own hook dispatch costs, the floor under any such tracer.
 // Built only for the benchmarks, into bench-plugins/, never installed.

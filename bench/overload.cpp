@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-bench-overload: memory and CPU of a live 1080p30 source feeding an encoder that
 // cannot keep up, with three buffers in between:
 //   unbounded  queue max-size-buffers=0 max-size-bytes=0 max-size-time=0

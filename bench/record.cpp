@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-bench-record: keepup-record under real WHIP publishers (keepup-whip-publish, 720p30)
 // on loopback:
 //   1. time from POST to the first recorded frame, first and second session of one server;

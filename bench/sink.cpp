@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-bench-sink: throughput and CPU of writing MPEG-TS to disk with filesink and with
 // tsrecordsink in each sync mode. A few seconds of real muxer output (H.264 in TS) is
 // repeated up to --mb megabytes and pushed from appsrc in --buffer-size buffers (1316 =

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-bench-tracer: what tracing costs.
 //  1. micro: fakesrc num-buffers=N sizetype=fixed sizemax=64 ! identity x10 ! fakesink, with no
 //     tracer (the anchor), stagelatency, and core latency(flags=pipeline+element); rounds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-analyze: decode -> dropqueue -> yolodetect -> objecttrack -> detectoverlay -> x264enc
 // -> mpegtsmux -> tsrecordsink, through the GStreamer API. Prints a progress line every second
 // and a summary; writes per-frame tracks as JSON lines with --meta.

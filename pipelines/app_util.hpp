@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Small pieces the apps in pipelines/ share.
 #pragma once
 

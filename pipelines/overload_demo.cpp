@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-overload-demo: a live 1080p source feeding an encoder that cannot keep up, with a
 // dropqueue in between, recorded through tsrecordsink. Prints the dropqueue stats every second and
 // a summary at the end.

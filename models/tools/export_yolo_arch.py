@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Export YOLOv8n / YOLO11n / YOLOv5n architectures with random weights to ONNX.
 
     /usr/bin/python3 models/tools/export_yolo_arch.py --arch v8n --size 320 --opset 17 \

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Train keepup's bundled traffic detector and export it as a YOLOv8-layout ONNX model.
 
     /usr/bin/python3 models/tools/train_traffic.py --gen build/bin/keepup-traffic-gen \

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ICE settings shared by keepup-record and keepup-whip-publish: no UPnP (it sends SSDP on
 // every NIC), no ICE-TCP, and the local addresses to offer, through webrtcbin's ice-agent.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The publisher page keepup-record serves at GET /: pick a camera, publish it over WHIP to
 // this server (or to the URL in ?whip=), show the state. Used by people and by the browser test.
 #pragma once

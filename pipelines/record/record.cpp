@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-record: a WHIP (RFC 9725) server that records every published session to a
 // crash-safe MPEG-TS file.
 //

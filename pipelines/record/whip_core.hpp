@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The request rules of keepup-record's WHIP server, apart from any network code: stream names,
 // bearer tokens, and what an SDP offer carries. Plain C++, unit-tested.
 #pragma once

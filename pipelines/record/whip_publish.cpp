@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-whip-publish: a GStreamer-only WHIP publisher (the CI-friendly sender).
 //
 //   keepup-whip-publish URL [--pattern ball] [--seconds 10] [--codec h264|vp8] [--token T]

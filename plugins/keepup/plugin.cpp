@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup: the core plugin (no dependencies beyond GStreamer base/video).
 #include "gstdropqueue.hpp"
 #include "gsttsrecordsink.hpp"

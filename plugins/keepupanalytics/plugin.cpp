@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepupanalytics: the analytics elements (yolodetect, objecttrack, detectoverlay).
 // Built only when OpenCV and ONNX are found.
 #include <gst/gst.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Builds small ONNX graphs in the tests, with ONNX's own protobuf classes: graphs with known
 // outputs for exact decode tests, graphs that reproduce each OpenCV 4.6 failure, and a slow
 // model for the async test. No Python and no files from elsewhere.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-analyze as users run it (a child process, plugins from the build tree): a playable
 // recording and valid JSON lines, clear failures, and the quality of the whole chain on the
 // generated traffic scene against its ground truth.

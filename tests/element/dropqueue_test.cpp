@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // dropqueue element tests: GstHarness with blocking probes (deterministic fills), a test
 // clock for time-based behaviour, and short real pipelines for the end-to-end claims.
 #include "test_util.hpp"

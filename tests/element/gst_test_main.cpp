@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // GoogleTest main for tests that need GStreamer. It makes every run hermetic, whether
 // started by ctest or by hand: our plugins from the build tree only, GStreamer's own from
 // a folder of links that leaves out any installed keepup copy, a private registry, and

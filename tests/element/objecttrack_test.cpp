@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // objecttrack and detectoverlay through GstHarness: metas in -> ids out, predictions on
 // frames without fresh detections, messages, settings errors; overlay pixels in every format.
 #include <gst/check/gstharness.h>

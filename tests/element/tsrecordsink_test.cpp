@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // tsrecordsink element tests: harness-driven writes with a test clock and the wait-written
 // signal (no sleeps as synchronisation), rotation, errors with their exact domain/code, a
 // real full disk (a 1 MiB tmpfs, when the machine lets us mount one) and a real crash

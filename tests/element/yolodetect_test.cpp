@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // yolodetect through GstHarness and launch lines: exact metas from a model with known
 // outputs in every input format (stride-padded), interval and async behaviour with a slow
 // model, the bundled traffic model's quality on frames it never saw, and every error path.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-record as users run it: a real server process and real publishers on loopback
 // (keepup-whip-publish, and headless Chromium on the page the server serves), every wait
 // bounded. Recordings are checked by decoding them.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The loader on every Ultralytics-style architecture and opset: YOLOv8n, YOLO11n and YOLOv5n
 # structures (small width, random weights) exported at opsets 12 and 17 with Debian's torch,
 # then run by yolodetect with model-fixups=auto on one frame, and checked to fail with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Inspects every keepup plugin and every feature it registers with G_DEBUG=fatal_criticals:
 # any GLib critical aborts gst-inspect and fails this test. Expects the test environment
 # (GST_PLUGIN_PATH_1_0 at the build tree) and KEEPUP_PLUGINS (space or ;-separated).

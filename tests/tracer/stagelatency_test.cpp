@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // stagelatency tracer tests. A tracer is chosen before gst_init(), so this binary has its own
 // main (the precedent of core's leaks tracer test): it sets GST_TRACERS with a JSON-lines file
 // and a trace file in a fresh folder, then every test runs real pipelines and asserts on the

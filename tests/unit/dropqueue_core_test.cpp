@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Unit tests of the dropqueue core: no GStreamer, time injected.
 #include "dropqueue_core.hpp"
 

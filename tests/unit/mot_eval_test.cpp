@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The evaluator on hand-made sequences, and the tracker alone on generated traffic: ground
 // truth boxes with noise and 10 % missed detections must keep IDF1 >= 0.95.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The ONNX rewrites: each of OpenCV 4.6's three failures reproduced on a small graph (the
 // unfixed graph must fail, so the test proves the pattern), then the fixed graph loads and
 // computes the reference; and a YOLO11-structure export must match torch's own output.

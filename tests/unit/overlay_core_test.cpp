@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // detectoverlay's core: colours, YUV values, label text, trails and frame rate.
 #include <gtest/gtest.h>
 

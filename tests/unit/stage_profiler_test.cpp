@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Unit tests of the stagelatency core: self time through nested pushes, elements with
 // delay, gap attribution, histograms, residence through drops, RSS trend.
 #include "stage_profiler.hpp"

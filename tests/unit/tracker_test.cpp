@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // objecttrack's core: assignment, Kalman, association cases, homography, lines, parsers.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Unit tests of the tsrecordsink core: packet alignment, header parsing, the writer with
 // injected file operations (full disk, I/O errors), and recovery on real temp files.
 #include "ts_packets.hpp"

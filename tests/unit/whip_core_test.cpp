@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-record's request rules: names, tokens, offers.
 #include <gtest/gtest.h>
 

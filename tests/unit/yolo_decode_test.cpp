@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // yolodetect's core: decoding both layouts with exact letterbox un-mapping, NMS, filters,
 // names, statistics and the async mailbox.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Whole-file reading for the command-line tools (plain C++).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Small numeric helpers shared by cores, benchmarks and tools (header-only, no GStreamer).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Letterbox geometry: a width x height frame scaled by `scale` (aspect kept) and centred in a
 // size x size square. Detector pre-processing, box un-mapping and the training generator all
 // use this one definition, so a model sees at run time exactly what it was trained on.

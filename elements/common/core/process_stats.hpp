@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What this process uses, from /proc (Linux), for tools, benchmarks and the tracer.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Frame-level metas the analytics elements pass to each other, as GstCustomMeta (1.20+):
 //   KeepupInferenceMeta  (yolodetect)   fresh, source-pts, inference-ms, detections
 //   KeepupTrackingMeta   (objecttrack)  roi, lines, line counts, active tracks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-traffic-gen: writes generated traffic scenes for training and inspection.
 //
 //   keepup-traffic-gen --train --seed S --count N [--size 320]   binary records on stdout

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A generated traffic scene: roads with lanes, cars / trucks / bikes moving at constant lane
 // speeds, clutter and sensor noise. Deterministic: the same seed and time give the same pixels
 // and the same ground truth. It is the training set of the bundled detector, the test input of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // detectoverlay's decisions, apart from the pixels: colours (stable per class or track, and
 // their YUV values for drawing into planes), label text, trails per track and the frame
 // rate from timestamps. Plain C++, no GStreamer, no OpenCV.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Drawing on a mapped video frame with its real strides: packed RGB formats through OpenCV
 // directly, I420 / NV12 by drawing luma into the Y plane and chroma into the half-size chroma
 // plane(s) -- no full-frame conversion.

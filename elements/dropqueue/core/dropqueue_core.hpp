@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // dropqueue core: the queue, its leak policies and its statistics, without GStreamer.
 //
 // The shell hands in opaque items (buffers, serialized events, serialized queries) with the

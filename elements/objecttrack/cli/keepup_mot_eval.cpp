@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-mot-eval: MOTA, IDF1, ID switches and speed error of a tracking run.
 //
 //   keepup-mot-eval gt.txt tracks.jsonl [--all-frames] [--iou 0.5]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Reads keepup-analyze's per-frame JSON lines ({"frame", "pts", "objects": [{"id", "box":
 // [x, y, w, h], "speed_kmh"?...}]}) into a MotSequence for the evaluator.
 #pragma once

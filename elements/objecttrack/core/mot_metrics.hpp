@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Multi-object tracking metrics against MOT-format ground truth: CLEAR-MOT (MOTA, ID
 // switches, FP, FN) and identity metrics (IDF1), plus the speed error of matched tracks.
 // Plain C++, no GStreamer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Geometry for tracking: boxes and IoU, the image -> ground homography, polygons, counting
 // lines, and the parsers for the element's property strings. Plain C++, no GStreamer.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Multi-object tracking, ByteTrack-class: a constant-velocity Kalman box per track, optimal
 // (Hungarian) IoU assignment of high-confidence detections first, then low-confidence ones to
 // the tracks left over, new tracks from unmatched confident detections. Every time is a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-trace-report: turns a stagelatency JSON-lines file into one self-contained HTML page
 // (inline SVG, no scripts, no network): per-stage time distributions, a timeline of gaps,
 // slow frames, drops and RSS, and every gap with its attribution.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "stage_profiler.hpp"
 
 #include "least_squares.hpp"

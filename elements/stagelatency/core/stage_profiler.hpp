@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // stagelatency core: where a streaming thread's time goes, without GStreamer.
 //
 // Every streaming thread keeps a ledger. Each push into an element opens a frame on the

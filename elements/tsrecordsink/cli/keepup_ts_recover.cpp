@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-ts-recover: turn TS recordings cut short by a crash into playable files.
 //
 //   keepup-ts-recover FILE... [-o OUT]

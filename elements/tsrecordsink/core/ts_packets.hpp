@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // MPEG-TS packet handling without GStreamer: alignment of an arbitrary byte stream into whole
 // packets (188, or 192 for m2ts with its 4-byte prefix), lost-sync recovery, and the few
 // header fields a recorder needs (PID, random access, PCR, PES PTS, PAT/PMT).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "ts_writer.hpp"
 
 #include "ts_packets.hpp"

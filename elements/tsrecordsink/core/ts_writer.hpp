@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The recorder's disk side without GStreamer: a writer thread fed through a bounded queue,
 // temp file + atomic rename, flush/fsync policy, full-disk handling, and crash recovery.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-onnx-fix: rewrites an ONNX detector so OpenCV 4.6's DNN module loads and runs it,
 // and prints what it changed. The same rewrites yolodetect applies with model-fixups=auto.
 //

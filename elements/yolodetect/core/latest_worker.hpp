@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A worker thread with a one-slot mailbox: submit() replaces any job still waiting, so the
 // worker always starts on the newest one and the submitter never waits. Used by yolodetect's
 // async mode: inference work is dropped, never the stream's timing.

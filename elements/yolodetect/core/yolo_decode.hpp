@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // YOLO output decoding, per-class NMS, class names and filters. Plain C++: no GStreamer, no
 // OpenCV, so every rule here is checked by unit tests on synthetic tensors.
 #pragma once

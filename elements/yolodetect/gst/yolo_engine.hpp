@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The OpenCV half of yolodetect: model loading (with the ONNX rewrites), frame preparation
 // (format conversion + letterbox, stride-aware) and inference. No GStreamer types here
 // except in prepare_frame's plain-pointer interface, so the element file stays a thin shell.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Rewrites that make Ultralytics-style ONNX exports load and run on OpenCV 4.6's DNN module.
 //
 // OpenCV 4.6 fails on three patterns that torch 1.x / opset >= 13 exports of YOLOv8 and YOLO11
