@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The two README commands, plus the usual helpers. Everything builds out of tree in $(BUILD).
 BUILD ?= build
 MESON_BUILD ?= build-meson
@@ -5,6 +6,8 @@ JOBS ?= $(shell nproc)
 DEMO_SECONDS ?= 15
 ANALYZE_SECONDS ?= 10
 RECORD_SECONDS ?= 10
+# Extra CMake options, e.g. CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release -DKEEPUP_WERROR=ON".
+CMAKE_ARGS ?=
 BENCH_ARGS ?=
 BENCH_SINK_ARGS ?=
 BENCH_TRACER_ARGS ?=
@@ -23,7 +26,7 @@ deps:
 	bash .ci/install-deps
 
 configure: deps
-	cmake -S . -B $(BUILD) -G Ninja
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_ARGS)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
