@@ -2,12 +2,18 @@
 # The two README commands, plus the usual helpers. Everything builds out of tree in $(BUILD).
 BUILD ?= build
 MESON_BUILD ?= build-meson
+DEB_BUILD ?= build-deb
+SAN_BUILD ?= build-asan
+# The package is a Release build with prefix /usr; CI adds the tests and benches to it (so
+# Release is compiled with -Werror) with DEB_CMAKE_ARGS.
+DEB_CMAKE_ARGS ?= -DBUILD_TESTING=OFF -DENABLE_BENCH=OFF
 JOBS ?= $(shell nproc)
 DEMO_SECONDS ?= 15
 ANALYZE_SECONDS ?= 10
 RECORD_SECONDS ?= 10
 # Extra CMake options, e.g. CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release -DKEEPUP_WERROR=ON".
 CMAKE_ARGS ?=
+MESON_ARGS ?=
 BENCH_ARGS ?=
 BENCH_SINK_ARGS ?=
 BENCH_TRACER_ARGS ?=
@@ -18,7 +24,7 @@ BENCH_RECORD_ARGS ?=
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-models model meson install format format-check clean
+.PHONY: all deps configure build test demo deb deb-check sanitize bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-models model meson install format format-check clean
 
 all: build
 
@@ -38,13 +44,17 @@ test: build
 # JSON lines become an HTML report.
 DEMO_TRACERS ?= stagelatency(interval=5,gap-ms=1000,file=$(CURDIR)/$(BUILD)/demo-trace.jsonl,trace-file=$(CURDIR)/$(BUILD)/demo-trace.json)
 
+# Each part fails the target when it fails or leaves no output file.
 demo: build
+	rm -f $(BUILD)/overload-demo.ts $(BUILD)/analytics-demo.ts
 	$(RUN_ENV) GST_TRACERS="$(DEMO_TRACERS)" $(BUILD)/bin/keepup-overload-demo --seconds $(DEMO_SECONDS) --output $(BUILD)/overload-demo.ts
+	@test -s $(BUILD)/overload-demo.ts || { echo "demo: no recording $(BUILD)/overload-demo.ts" >&2; exit 1; }
 	$(BUILD)/bin/keepup-trace-report $(BUILD)/demo-trace.jsonl -o $(BUILD)/demo-report.html
 	@echo "recording: $(BUILD)/overload-demo.ts  report: $(BUILD)/demo-report.html  trace (Perfetto): $(BUILD)/demo-trace.json"
 	@echo; echo "== analytics: the built-in traffic scene through detect -> track -> overlay =="
 	$(RUN_ENV) $(BUILD)/bin/keepup-analyze test --seconds $(ANALYZE_SECONDS) --output $(BUILD)/analytics-demo.ts \
 	    --meta $(BUILD)/analytics-demo.jsonl --gt $(BUILD)/analytics-demo-gt.txt
+	@test -s $(BUILD)/analytics-demo.ts || { echo "demo: no recording $(BUILD)/analytics-demo.ts" >&2; exit 1; }
 	$(BUILD)/bin/keepup-mot-eval $(BUILD)/analytics-demo-gt.txt $(BUILD)/analytics-demo.jsonl
 	@echo "annotated recording: $(BUILD)/analytics-demo.ts  tracks: $(BUILD)/analytics-demo.jsonl"
 	@echo; echo "== WHIP recorder: keepup-record + keepup-whip-publish over loopback =="
@@ -85,8 +95,35 @@ model: build
 
 meson: deps
 	rm -rf $(MESON_BUILD)
-	meson setup $(MESON_BUILD) meson-compat
+	meson setup $(MESON_BUILD) meson-compat $(MESON_ARGS)
 	ninja -C $(MESON_BUILD)
+
+# The unit, element and tracer tests once more under AddressSanitizer + UBSan. Processes the
+# tests start that are not ours (gst-launch-1.0, gst-inspect-1.0) get the ASan runtime
+# preloaded so our plugins can load into them. Leaks: see tests/sanitizer/lsan.supp.
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0:strict_string_checks=1 \
+    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizer/lsan.supp:print_suppressions=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LD_PRELOAD=$$(gcc -print-file-name=libasan.so)
+SAN_TESTS ?= ^(unit|element|tracer)\.
+sanitize: deps
+	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKEEPUP_SANITIZE=ON \
+	    -DENABLE_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && $(SAN_ENV) ctest --output-on-failure -j 2 --timeout 600 -R '$(SAN_TESTS)'
+
+# gstreamer1.0-keepup_<version>_amd64.deb in $(DEB_BUILD)/.
+deb: deps
+	cmake -S . -B $(DEB_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+	    $(DEB_CMAKE_ARGS)
+	cmake --build $(DEB_BUILD) -j $(JOBS)
+	rm -f $(DEB_BUILD)/gstreamer1.0-keepup_*.deb
+	cd $(DEB_BUILD) && cpack -G DEB
+	@ls $(DEB_BUILD)/gstreamer1.0-keepup_*.deb
+
+# Unpacks the package into a temporary root and runs every element and app from there.
+deb-check: deb
+	bash tests/tools/deb_check.sh $(DEB_BUILD)/gstreamer1.0-keepup_*.deb
 
 install: build
 	cmake --install $(BUILD)
