@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <sstream>
@@ -36,6 +37,57 @@ bool authorized(const char *header, const std::string &token) {
   for (std::size_t i = 0; i < token.size(); ++i)
     diff |= static_cast<unsigned>(token[i] ^ (i < given.size() ? given[i] : 0));
   return diff == 0;
+}
+
+namespace {
+
+std::string trim(const std::string &text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos)
+    return {};
+  const auto last = text.find_last_not_of(" \t");
+  return text.substr(first, last - first + 1);
+}
+
+bool is_hex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+// RFC 3261 token characters, which RFC 8122's hash-func is.
+bool is_token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-.!%*_+`'~", c) != nullptr;
+}
+
+} // namespace
+
+std::string fingerprint_error(const std::string &value) {
+  const std::string v = trim(value);
+  const auto space = v.find(' ');
+  if (space == std::string::npos || space == 0)
+    return "expected '<hash-function> <hex bytes>', got '" + v.substr(0, 80) + "'";
+  std::string hash = v.substr(0, space);
+  if (!std::all_of(hash.begin(), hash.end(), is_token_char))
+    return "hash function '" + hash.substr(0, 40) + "' is not a token";
+  std::transform(hash.begin(), hash.end(), hash.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string hex = trim(v.substr(space + 1));
+  // 2HEX *(":" 2HEX)
+  if (hex.empty() || (hex.size() + 1) % 3 != 0)
+    return "fingerprint '" + hex.substr(0, 120) + "' is not colon-separated hex bytes";
+  for (std::size_t i = 0; i < hex.size(); ++i) {
+    const bool ok = i % 3 == 2 ? hex[i] == ':' : is_hex(hex[i]);
+    if (!ok)
+      return "fingerprint '" + hex.substr(0, 120) + "' is not colon-separated hex bytes";
+  }
+  static const std::map<std::string, std::size_t> kBytes = {
+      {"md2", 16},     {"md5", 16},     {"sha-1", 20},   {"sha-224", 28},
+      {"sha-256", 32}, {"sha-384", 48}, {"sha-512", 64},
+  };
+  const std::size_t bytes = (hex.size() + 1) / 3;
+  if (auto it = kBytes.find(hash); it != kBytes.end() && it->second != bytes)
+    return hash + " needs " + std::to_string(it->second) + " bytes, the fingerprint has " +
+           std::to_string(bytes);
+  return {};
 }
 
 OfferSummary summarize_offer(const std::string &sdp) {
@@ -84,7 +136,7 @@ OfferSummary summarize_offer(const std::string &sdp) {
       std::transform(c.name.begin(), c.name.end(), c.name.begin(),
                      [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
       if (slash != std::string::npos)
-        c.clock_rate = std::atoi(enc.substr(slash + 1).c_str());
+        c.clock_rate = std::atoi(enc.c_str() + slash + 1);
       codecs[c.payload_type] = c;
     } else if (line.rfind("a=fmtp:", 0) == 0) {
       std::istringstream a(line.substr(7));
@@ -93,7 +145,12 @@ OfferSummary summarize_offer(const std::string &sdp) {
       std::string rest;
       std::getline(a, rest);
       if (auto it = codecs.find(pt); it != codecs.end())
-        it->second.fmtp = rest.empty() ? rest : rest.substr(rest.find_first_not_of(' '));
+        it->second.fmtp = trim(rest);
+    } else if (line.rfind("a=fingerprint:", 0) == 0) {
+      if (const std::string why = fingerprint_error(line.substr(14)); !why.empty()) {
+        out.error = "malformed a=fingerprint: " + why;
+        return out;
+      }
     }
   }
   flush();
@@ -142,6 +199,56 @@ std::string recording_name(const std::string &stream, long long utc_seconds) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
   return stream + "-" + buf + ".ts";
+}
+
+std::string unique_recording_path(const std::string &dir, const std::string &stream,
+                                  long long utc_seconds,
+                                  const std::function<bool(const std::string &)> &taken) {
+  const std::string name = recording_name(stream, utc_seconds);
+  const std::string stem = dir + "/" + name.substr(0, name.size() - 3);
+  std::string path = stem + ".ts";
+  for (int n = 2; taken(path); ++n)
+    path = stem + "-" + std::to_string(n) + ".ts";
+  return path;
+}
+
+std::vector<std::uintptr_t> ConnectionTable::opened(std::uintptr_t id, int64_t now_us) {
+  conns_[id] = Conn{now_us, false};
+  std::vector<std::uintptr_t> close;
+  if (conns_.size() <= max_)
+    return close;
+  // Longest idle first; the new connection only when nothing else is idle.
+  std::vector<std::pair<int64_t, std::uintptr_t>> idle;
+  for (const auto &[cid, c] : conns_)
+    if (!c.busy && cid != id)
+      idle.emplace_back(c.since_us, cid);
+  std::sort(idle.begin(), idle.end());
+  const std::size_t excess = conns_.size() - max_;
+  for (std::size_t i = 0; i < idle.size() && close.size() < excess; ++i)
+    close.push_back(idle[i].second);
+  if (close.size() < excess)
+    close.push_back(id);
+  for (auto cid : close)
+    conns_.erase(cid);
+  return close;
+}
+
+void ConnectionTable::busy(std::uintptr_t id, int64_t now_us) {
+  if (auto it = conns_.find(id); it != conns_.end())
+    it->second = Conn{now_us, true};
+}
+
+void ConnectionTable::idle(std::uintptr_t id, int64_t now_us) {
+  if (auto it = conns_.find(id); it != conns_.end())
+    it->second = Conn{now_us, false};
+}
+
+std::vector<std::uintptr_t> ConnectionTable::expired(int64_t now_us) const {
+  std::vector<std::uintptr_t> out;
+  for (const auto &[id, c] : conns_)
+    if (!c.busy && now_us - c.since_us >= idle_timeout_us_)
+      out.push_back(id);
+  return out;
 }
 
 } // namespace keepup::whip

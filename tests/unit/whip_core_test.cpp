@@ -4,6 +4,8 @@
 
 #include "whip_core.hpp"
 
+#include <set>
+
 using namespace keepup::whip;
 
 namespace {
@@ -78,4 +80,128 @@ TEST(WhipCore, BadOffersSayWhy) {
 TEST(WhipCore, RecordingNamesCarryUtcTime) {
   EXPECT_EQ(recording_name("cam1", 0), "cam1-19700101T000000Z.ts");
   EXPECT_EQ(recording_name("cam1", 1795257900), "cam1-20261121T104500Z.ts");
+}
+
+// The recorder died on "a=fmtp:96 " (find_first_not_of -> npos -> substr threw): no input
+// may make the summary throw.
+TEST(WhipCore, OfferSummaryNeverThrows) {
+  const auto spaces =
+      summarize_offer("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n"
+                      "a=fmtp:96 \r\n");
+  ASSERT_TRUE(spaces.valid) << spaces.error;
+  EXPECT_EQ(spaces.video.at(0).fmtp, "");
+  const std::vector<std::string> nasty = {
+      "a=fmtp:96    \r\n",
+      "a=fmtp:\r\n",
+      "a=fmtp:96\r\n",
+      "a=rtpmap:\r\n",
+      "a=rtpmap:96 /\r\n",
+      "a=rtpmap:96 H264/\r\n",
+      "a=rtpmap:99999999999999999999 H264/90000\r\n",
+      "m=\r\n",
+      "m=video\r\n",
+      "a=fingerprint:\r\n",
+      "a=fingerprint: \r\n",
+      "a=fingerprint:sha-256\r\n",
+      "a==\r\n",
+      "x\r\n",
+      std::string("a=fmtp:96 \0\xff\r\n", 14),
+  };
+  for (const auto &line : nasty) {
+    const std::string offer = "v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n" + line;
+    EXPECT_NO_THROW(summarize_offer(offer)) << line;
+  }
+  // Every prefix of a real offer, and bytes of every value.
+  const std::string chrome = kChromeLikeOffer;
+  for (std::size_t n = 0; n <= chrome.size(); ++n)
+    EXPECT_NO_THROW(summarize_offer(chrome.substr(0, n))) << n;
+  std::string noise;
+  for (int i = 0; i < 4096; ++i)
+    noise.push_back(static_cast<char>((i * 7919 + i / 13) & 0xff));
+  EXPECT_NO_THROW(summarize_offer(noise));
+}
+
+TEST(WhipCore, FingerprintsFollowRfc8122) {
+  const std::string sha256 = "sha-256 "
+                             "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+                             "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff";
+  EXPECT_EQ(fingerprint_error(sha256), "");
+  EXPECT_EQ(fingerprint_error("SHA-1 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33"),
+            "");
+  EXPECT_EQ(fingerprint_error("x-new-hash 0A:0B"), "") << "unknown hash functions are tokens";
+  for (const char *bad :
+       {"", "sha-256", "sha-256 ", " 00:11", "sha-256 zz:11", "sha-256 0:11",
+        "sha-256 00:11:", "sha-256 00-11", "sha-256 00:11", "sha(256) 00:11", "sha-256 00::11"}) {
+    EXPECT_NE(fingerprint_error(bad), "") << "'" << bad << "'";
+  }
+  EXPECT_NE(fingerprint_error("sha-256 00:11").find("32 bytes"), std::string::npos);
+  const auto offer = summarize_offer("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+                                     "a=fingerprint:sha-256 zz:zz\r\n");
+  EXPECT_FALSE(offer.valid);
+  EXPECT_NE(offer.error.find("fingerprint"), std::string::npos) << offer.error;
+  const auto good = summarize_offer("v=0\r\na=fingerprint:" + sha256 +
+                                    "\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n");
+  EXPECT_TRUE(good.valid) << good.error;
+}
+
+TEST(WhipCore, RecordingPathsAreUniqueWithinASecond) {
+  std::set<std::string> taken;
+  auto is_taken = [&](const std::string &p) { return taken.count(p) != 0; };
+  const std::string first = unique_recording_path("rec", "cam1", 1795257900, is_taken);
+  EXPECT_EQ(first, "rec/cam1-20261121T104500Z.ts");
+  taken.insert(first);
+  const std::string second = unique_recording_path("rec", "cam1", 1795257900, is_taken);
+  EXPECT_EQ(second, "rec/cam1-20261121T104500Z-2.ts");
+  taken.insert(second);
+  EXPECT_EQ(unique_recording_path("rec", "cam1", 1795257900, is_taken),
+            "rec/cam1-20261121T104500Z-3.ts");
+  EXPECT_EQ(unique_recording_path("rec", "cam2", 1795257900, is_taken),
+            "rec/cam2-20261121T104500Z.ts");
+}
+
+// A picture split in two parts with one RTP time: the second part (same PTS, or none after
+// h264parse) joins the first; DTS strictly increase by at least one 90 kHz tick.
+TEST(WhipCore, AccessUnitTimelineMergesSplitPicturesAndKeepsDtsMonotonic) {
+  AccessUnitTimeline t;
+  const int64_t frame = 33'333'333;
+  EXPECT_FALSE(t.continues_picture(1000));
+  t.started_picture(1000);
+  EXPECT_TRUE(t.continues_picture(1000));
+  EXPECT_TRUE(t.continues_picture(AccessUnitTimeline::kNone));
+  EXPECT_FALSE(t.continues_picture(1000 + frame));
+  t.started_picture(1000 + frame);
+  EXPECT_EQ(t.dts_for(1000), 1000);
+  EXPECT_EQ(t.dts_for(1000 + frame), 1000 + frame);
+  // Same or earlier PTS, or none: still one tick later.
+  EXPECT_EQ(t.dts_for(1000 + frame), 1000 + frame + AccessUnitTimeline::kTickNs);
+  EXPECT_EQ(t.dts_for(5), 1000 + frame + 2 * AccessUnitTimeline::kTickNs);
+  EXPECT_EQ(t.dts_for(AccessUnitTimeline::kNone), 1000 + frame + 3 * AccessUnitTimeline::kTickNs);
+  AccessUnitTimeline fresh;
+  EXPECT_EQ(fresh.dts_for(AccessUnitTimeline::kNone), 0);
+}
+
+TEST(WhipCore, ConnectionTableClosesIdleAndBoundsTheCount) {
+  const int64_t s = 1'000'000;
+  ConnectionTable t(30 * s, 3);
+  EXPECT_TRUE(t.opened(1, 0).empty());
+  EXPECT_TRUE(t.opened(2, 1 * s).empty());
+  EXPECT_TRUE(t.opened(3, 2 * s).empty());
+  t.busy(2, 3 * s); // a paused WHIP POST waiting for ICE gathering is never idle
+  EXPECT_TRUE(t.expired(29 * s).empty());
+  EXPECT_EQ(t.expired(30 * s), (std::vector<std::uintptr_t>{1}));
+  EXPECT_EQ(t.expired(100 * s), (std::vector<std::uintptr_t>{1, 3}));
+  // Over the bound: the longest idle one goes.
+  EXPECT_EQ(t.opened(4, 40 * s), (std::vector<std::uintptr_t>{1}));
+  EXPECT_FALSE(t.known(1));
+  EXPECT_EQ(t.size(), 3U);
+  t.idle(2, 41 * s);
+  EXPECT_EQ(t.expired(71 * s), (std::vector<std::uintptr_t>{2, 3, 4}));
+  t.closed(3);
+  // All busy: the newcomer itself is refused.
+  t.busy(2, 72 * s);
+  t.busy(4, 72 * s);
+  EXPECT_TRUE(t.opened(5, 73 * s).empty());
+  t.busy(5, 73 * s);
+  EXPECT_EQ(t.opened(6, 74 * s), (std::vector<std::uintptr_t>{6}));
+  EXPECT_EQ(t.size(), 3U);
 }
