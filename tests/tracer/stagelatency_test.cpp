@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <functional>
 #include <fstream>
+#include <sys/wait.h>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,62 @@ std::vector<nlohmann::json> gaps_with_prefix(const std::string &prefix) {
     if (g["pad"].get<std::string>().rfind(prefix, 0) == 0)
       out.push_back(g);
   return out;
+}
+
+// Runs gst-launch-1.0 in a child process with its own GST_TRACERS (a tracer is chosen at
+// gst_init, so tracer settings other than this binary's need a process of their own).
+// Returns the exit status (-1 when it did not exit normally) and its stderr.
+int launch_with_tracers(const std::string &tracers, const std::string &pipeline, std::string &err) {
+  gchar **env = g_get_environ();
+  env = g_environ_setenv(env, "GST_TRACERS", tracers.c_str(), TRUE);
+  env = g_environ_setenv(env, "G_DEBUG", "fatal_warnings", TRUE);
+  gchar **argv = nullptr;
+  GError *error = nullptr;
+  const std::string cmd = "gst-launch-1.0 -q --no-fault " + pipeline; // a crash exits
+  if (!g_shell_parse_argv(cmd.c_str(), nullptr, &argv, &error)) {
+    ADD_FAILURE() << error->message;
+    g_clear_error(&error);
+    g_strfreev(env);
+    return -1;
+  }
+  gchar *out = nullptr, *errtext = nullptr;
+  gint status = 0;
+  const gboolean ran = g_spawn_sync(nullptr, argv, env, G_SPAWN_SEARCH_PATH, nullptr, nullptr, &out,
+                                    &errtext, &status, &error);
+  g_strfreev(argv);
+  g_strfreev(env);
+  if (!ran) {
+    ADD_FAILURE() << error->message;
+    g_clear_error(&error);
+    return -1;
+  }
+  err = errtext ? errtext : "";
+  g_free(out);
+  g_free(errtext);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<nlohmann::json> events_in(const std::string &path, const std::string &type) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    if (j.value("type", "") == type)
+      out.push_back(j);
+  }
+  return out;
+}
+
+// Buffers the final summary in a JSON-lines file reports for `element` (0 when absent).
+uint64_t final_buffers(const std::string &path, const std::string &element) {
+  uint64_t n = 0;
+  for (auto &s : events_in(path, "summary"))
+    if (s["final"].get<bool>())
+      for (auto &st : s["stages"])
+        if (st["element"] == element)
+          n = st["buffers"].get<uint64_t>();
+  return n;
 }
 
 } // namespace
@@ -330,6 +387,34 @@ TEST(StageLatency, HtmlReportIsProduced) {
                             .c_str()),
             0)
       << "a missing input is an error";
+}
+
+TEST(StageLatency, TwoInstancesEachKeepTheirOwnState) {
+  const std::string a = g_dir + "/two-a.jsonl", b = g_dir + "/two-b.jsonl";
+  std::string err;
+  const int rc =
+      launch_with_tracers("stagelatency(file=" + a + ");stagelatency(file=" + b + ",slow-ms=1000)",
+                          "videotestsrc num-buffers=30 ! identity name=two_id ! fakesink", err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_EQ(final_buffers(a, "two_id"), 30u) << err;
+  EXPECT_EQ(final_buffers(b, "two_id"), 30u) << err;
+}
+
+TEST(StageLatency, AnInvalidValueIsReportedAndTheDefaultKept) {
+  const std::string f = g_dir + "/invalid.jsonl";
+  std::string err;
+  const int rc = launch_with_tracers("stagelatency(slow-ms=abc,interval=-1,file=" + f + ")",
+                                     "videotestsrc num-buffers=20 ! identity name=inv_id ! "
+                                     "fakesink",
+                                     err);
+  EXPECT_EQ(rc, 0) << err;
+  EXPECT_NE(err.find("slow-ms"), std::string::npos) << err;
+  EXPECT_NE(err.find("'abc'"), std::string::npos) << err;
+  EXPECT_NE(err.find("interval"), std::string::npos) << err;
+  EXPECT_EQ(final_buffers(f, "inv_id"), 20u);
+  // The default slow-ms (50) kept: a pass-through identity is never SLOW.
+  for (auto &e : events_in(f, "slow"))
+    EXPECT_NE(e["element"], "inv_id") << "slow-ms=abc must not become 0";
 }
 
 int main(int argc, char **argv) {

@@ -26,7 +26,12 @@
  * at the end), filter (GRegex on element names to report), file (JSON lines), trace-file
  * (Chrome trace-event JSON for Perfetto / chrome://tracing), memory-limit-mb,
  * memory-growth-mb-per-min, telemetry-frames (per-frame breakdown for the first N buffers
- * reaching each sink). Unknown keys are reported once.
+ * reaching each sink). Unknown keys, and values a known key cannot take (numbers are decimal
+ * and >= 0), are reported once on stderr; a bad value keeps the default.
+ *
+ * Several instances in one process (up to four; GST_TRACERS="stagelatency(..);stagelatency(..)")
+ * each keep their own stages, pads and per-thread ledgers (qdata keys and thread-local slots
+ * per instance); a fifth is refused with a line on stderr.
  *
  * Output: SLOW / CRITICAL / GAP / MEMORY / TELEMETRY lines on stderr; an aligned summary
  * table (slowest stage first) at every interval and when a pipeline goes to NULL (or at
@@ -37,6 +42,7 @@
  */
 #include "gststagelatency.hpp"
 
+#include "parse_number.hpp"
 #include "process_stats.hpp"
 #include "stage_profiler.hpp"
 
@@ -47,13 +53,16 @@
 #include <climits>
 #include <condition_variable>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 namespace sl = keepup::stagelatency;
@@ -69,6 +78,9 @@ constexpr size_t kMaxStages = 4096;
 constexpr size_t kMaxPads = 8192;
 constexpr size_t kTraceEventsPerThread = 1 << 18;
 constexpr int64_t kWarnEveryNs = 1'000'000'000;
+// Tracer instances per process (GST_TRACERS="stagelatency(...);stagelatency(...)"): each has
+// its own slot for per-thread ledgers and its own qdata keys on elements and pads.
+constexpr size_t kMaxInstances = 4;
 
 struct StageShard { // one thread's numbers for one stage: single writer
   sl::Histogram exclusive;
@@ -127,6 +139,8 @@ const char *const kQueueFactories[] = {"queue", "queue2", "multiqueue", "dropque
 } // namespace
 
 struct TracerState {
+  size_t slot = kMaxInstances; // kMaxInstances: refused (too many instances), no hooks
+  GQuark stage_quark = 0, pad_quark = 0, link_quark = 0; // this instance's qdata keys
   sl::Params params;
   GRegex *filter = nullptr;
   std::mutex lock; // stage/pad creation, thread registration, output files
@@ -158,15 +172,28 @@ struct _GstStageLatencyTracer {
 
 G_DEFINE_TYPE(GstStageLatencyTracer, gst_stage_latency_tracer, GST_TYPE_TRACER)
 
-static GQuark stage_quark, pad_quark, link_quark;
 // initial-exec: a plain %fs-relative load instead of a __tls_get_addr call per push.
-static thread_local ThreadState *tls_state __attribute__((tls_model("initial-exec"))) = nullptr;
-static TracerState *the_tracer = nullptr; // for the exit-time summary
+static thread_local std::array<ThreadState *, kMaxInstances> tls_states
+    __attribute__((tls_model("initial-exec"))) = {};
+static std::atomic<size_t> next_slot{0};
+static std::array<std::atomic<TracerState *>, kMaxInstances> live_tracers{}; // exit summaries
 
 // ---- helpers ------------------------------------------------------------------------------
 
 static int64_t mono_ns() {
   return static_cast<int64_t>(gst_util_get_timestamp());
+}
+
+// No exception crosses into GStreamer from a hook, a signal or the timer thread: a failure
+// (allocation, a string operation) is logged and the buffer goes on unmeasured.
+template <typename F> static void guarded(const char *where, F &&body) noexcept {
+  try {
+    body();
+  } catch (const std::exception &e) {
+    GST_ERROR("stagelatency %s failed: %s", where, e.what());
+  } catch (...) {
+    GST_ERROR("stagelatency %s failed", where);
+  }
 }
 
 static std::string json_escape(const std::string &s) {
@@ -219,10 +246,10 @@ static GstElement *element_of(GstPad *pad) {
 }
 
 static uint32_t stage_for(TracerState *self, GstElement *element) {
-  if (gpointer id = g_object_get_qdata(G_OBJECT(element), stage_quark))
+  if (gpointer id = g_object_get_qdata(G_OBJECT(element), self->stage_quark))
     return static_cast<uint32_t>(GPOINTER_TO_UINT(id) - 1);
   std::lock_guard lk(self->lock);
-  if (gpointer id = g_object_get_qdata(G_OBJECT(element), stage_quark))
+  if (gpointer id = g_object_get_qdata(G_OBJECT(element), self->stage_quark))
     return static_cast<uint32_t>(GPOINTER_TO_UINT(id) - 1);
   const uint32_t id = self->n_stages.load();
   if (id >= kMaxStages)
@@ -239,15 +266,15 @@ static uint32_t stage_for(TracerState *self, GstElement *element) {
                                                 static_cast<GRegexMatchFlags>(0), nullptr);
   self->stages[id].store(st);
   self->n_stages.store(id + 1);
-  g_object_set_qdata(G_OBJECT(element), stage_quark, GUINT_TO_POINTER(id + 1));
+  g_object_set_qdata(G_OBJECT(element), self->stage_quark, GUINT_TO_POINTER(id + 1));
   return id;
 }
 
 static uint32_t pad_for(TracerState *self, GstPad *pad, uint32_t stage) {
-  if (gpointer id = g_object_get_qdata(G_OBJECT(pad), pad_quark))
+  if (gpointer id = g_object_get_qdata(G_OBJECT(pad), self->pad_quark))
     return static_cast<uint32_t>(GPOINTER_TO_UINT(id) - 1);
   std::lock_guard lk(self->lock);
-  if (gpointer id = g_object_get_qdata(G_OBJECT(pad), pad_quark))
+  if (gpointer id = g_object_get_qdata(G_OBJECT(pad), self->pad_quark))
     return static_cast<uint32_t>(GPOINTER_TO_UINT(id) - 1);
   const uint32_t id = self->n_pads.load();
   if (id >= kMaxPads)
@@ -258,7 +285,7 @@ static uint32_t pad_for(TracerState *self, GstPad *pad, uint32_t stage) {
   ps->stage = stage;
   self->pads[id].store(ps);
   self->n_pads.store(id + 1);
-  g_object_set_qdata(G_OBJECT(pad), pad_quark, GUINT_TO_POINTER(id + 1));
+  g_object_set_qdata(G_OBJECT(pad), self->pad_quark, GUINT_TO_POINTER(id + 1));
   return id;
 }
 
@@ -267,15 +294,14 @@ static uint32_t pad_for(TracerState *self, GstPad *pad, uint32_t stage) {
 // bounded by the number of threads alive at once. The stat shards stay with the ledger
 // (they add up per stage whoever wrote them); a reused ledger starts with an empty stack.
 struct ThreadExit {
-  TracerState *tracer = nullptr;
-  ThreadState *state = nullptr;
+  std::array<TracerState *, kMaxInstances> tracers{};
   ~ThreadExit();
 };
 static thread_local ThreadExit tls_exit;
 
 static ThreadState *thread_state(TracerState *self) {
-  if (tls_state)
-    return tls_state;
+  if (ThreadState *known = tls_states[self->slot])
+    return known;
   ThreadState *ts = nullptr;
   {
     std::lock_guard lk(self->lock);
@@ -295,17 +321,18 @@ static ThreadState *thread_state(TracerState *self) {
     ts->tid = self->threads.size() + 1;
     self->threads.push_back(ts);
   }
-  tls_state = ts;
-  tls_exit.tracer = self;
-  tls_exit.state = ts;
+  tls_states[self->slot] = ts;
+  tls_exit.tracers[self->slot] = self;
   return ts;
 }
 
 ThreadExit::~ThreadExit() {
-  if (!tracer || !state)
-    return;
-  std::lock_guard lk(tracer->lock);
-  tracer->idle_threads.push_back(state);
+  for (size_t slot = 0; slot < kMaxInstances; ++slot) {
+    if (!tracers[slot] || !tls_states[slot])
+      continue;
+    std::lock_guard lk(tracers[slot]->lock);
+    tracers[slot]->idle_threads.push_back(tls_states[slot]);
+  }
 }
 
 static StageShard *shard(TracerState *self, ThreadState *ts, uint32_t stage) {
@@ -385,10 +412,10 @@ static void on_telemetry(TracerState *self, ThreadState *ts, Stage *st, int64_t 
 }
 
 static PadLink *build_link(TracerState *self, GstPad *pad, GstPad *peer) {
-  auto *link = static_cast<PadLink *>(g_object_get_qdata(G_OBJECT(pad), link_quark));
+  auto *link = static_cast<PadLink *>(g_object_get_qdata(G_OBJECT(pad), self->link_quark));
   if (!link) {
     link = new PadLink();
-    g_object_set_qdata_full(G_OBJECT(pad), link_quark, link,
+    g_object_set_qdata_full(G_OBJECT(pad), self->link_quark, link,
                             [](gpointer l) { delete static_cast<PadLink *>(l); });
   }
   *link = PadLink{};
@@ -416,7 +443,7 @@ static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad, GstCl
   }
   ThreadState *ts = thread_state(self);
   GstPad *peer = GST_PAD_PEER(pad);
-  auto *link = static_cast<PadLink *>(g_object_get_qdata(G_OBJECT(pad), link_quark));
+  auto *link = static_cast<PadLink *>(g_object_get_qdata(G_OBJECT(pad), self->link_quark));
   if (!link || link->peer != peer)
     link = build_link(self, pad, peer);
   const bool tracked = link->tracked && ts->tracked_depth < ts->tracked.size();
@@ -455,7 +482,7 @@ static void push_pre(TracerState *self, GstClockTime ts_hook, GstPad *pad, GstCl
 }
 
 static void push_post(TracerState *self, GstClockTime ts_hook) {
-  ThreadState *ts = tls_state;
+  ThreadState *ts = tls_states[self->slot];
   if (!ts || ts->tracked_depth == 0)
     return; // the push started before the tracer saw this thread
   --ts->tracked_depth;
@@ -504,14 +531,16 @@ static TracerState *state_of(GObject *tracer) {
 }
 
 static void hook_push_pre(GObject *tracer, GstClockTime ts, GstPad *pad, GstBuffer *buffer) {
-  push_pre(state_of(tracer), ts, pad, GST_BUFFER_PTS(buffer));
+  guarded("pad-push-pre", [&] { push_pre(state_of(tracer), ts, pad, GST_BUFFER_PTS(buffer)); });
 }
 static void hook_push_list_pre(GObject *tracer, GstClockTime ts, GstPad *pad, GstBufferList *list) {
   GstBuffer *first = gst_buffer_list_length(list) ? gst_buffer_list_get(list, 0) : nullptr;
-  push_pre(state_of(tracer), ts, pad, first ? GST_BUFFER_PTS(first) : GST_CLOCK_TIME_NONE);
+  guarded("pad-push-list-pre", [&] {
+    push_pre(state_of(tracer), ts, pad, first ? GST_BUFFER_PTS(first) : GST_CLOCK_TIME_NONE);
+  });
 }
 static void hook_push_post(GObject *tracer, GstClockTime ts, GstPad *, GstFlowReturn) {
-  push_post(state_of(tracer), ts);
+  guarded("pad-push-post", [&] { push_post(state_of(tracer), ts); });
 }
 
 // ---- summaries ----------------------------------------------------------------------------
@@ -694,16 +723,20 @@ static void hook_state_pre(GObject *tracer, GstClockTime, GstElement *element,
   if (!f || std::strcmp(GST_OBJECT_NAME(f), "dropqueue") != 0)
     return;
   TracerState *self = GST_STAGE_LATENCY_TRACER(tracer)->state;
-  gpointer id = g_object_get_qdata(G_OBJECT(element), stage_quark);
+  gpointer id = g_object_get_qdata(G_OBJECT(element), self->stage_quark);
   if (!id)
     return;
   Stage *st = self->stages[GPOINTER_TO_UINT(id) - 1].load();
   GstStructure *stats = nullptr;
   g_object_get(element, "stats", &stats, nullptr);
-  std::lock_guard lk(st->dq_lock);
-  if (st->dropqueue_stats)
-    gst_structure_free(st->dropqueue_stats);
-  st->dropqueue_stats = stats;
+  guarded("element-change-state-pre", [&] {
+    std::lock_guard lk(st->dq_lock); // std::system_error
+    if (st->dropqueue_stats)
+      gst_structure_free(st->dropqueue_stats);
+    st->dropqueue_stats = std::exchange(stats, nullptr);
+  });
+  if (stats)
+    gst_structure_free(stats);
 }
 
 static void hook_state_post(GObject *tracer, GstClockTime, GstElement *element,
@@ -711,7 +744,7 @@ static void hook_state_post(GObject *tracer, GstClockTime, GstElement *element,
   if (transition == GST_STATE_CHANGE_READY_TO_NULL && GST_IS_PIPELINE(element) &&
       !GST_OBJECT_PARENT(element)) {
     TracerState *self = GST_STAGE_LATENCY_TRACER(tracer)->state;
-    final_summary(self);
+    guarded("final summary", [self] { final_summary(self); });
     self->final_done = true;
   }
 }
@@ -824,14 +857,14 @@ static void shutdown(TracerState *self) {
 }
 
 static void at_exit() {
-  if (the_tracer)
-    shutdown(the_tracer);
+  for (auto &tracer : live_tracers)
+    if (TracerState *self = tracer.load())
+      guarded("exit summary", [self] { shutdown(self); });
 }
 
 // ---- get-stats ----------------------------------------------------------------------------
 
-static GstStructure *gst_stage_latency_tracer_get_stats(GstStageLatencyTracer *tracer) {
-  TracerState *self = tracer->state;
+static GstStructure *make_stats(TracerState *self) {
   GValue list = G_VALUE_INIT;
   g_value_init(&list, GST_TYPE_LIST);
   for (const auto &s : collect(self)) {
@@ -863,7 +896,84 @@ static GstStructure *gst_stage_latency_tracer_get_stats(GstStageLatencyTracer *t
   return out;
 }
 
+static GstStructure *gst_stage_latency_tracer_get_stats(GstStageLatencyTracer *tracer) {
+  GstStructure *out = nullptr;
+  guarded("get-stats", [&] { out = make_stats(tracer->state); });
+  return out ? out : gst_structure_new_empty("stagelatency-stats");
+}
+
 // ---- GObject ------------------------------------------------------------------------------
+
+// A number for a known key: any GValue number, or a string in strict decimal notation.
+static std::optional<double> param_number(const GValue *value) {
+  if (G_VALUE_HOLDS_INT(value))
+    return g_value_get_int(value);
+  if (G_VALUE_HOLDS_UINT(value))
+    return g_value_get_uint(value);
+  if (G_VALUE_HOLDS_INT64(value))
+    return static_cast<double>(g_value_get_int64(value));
+  if (G_VALUE_HOLDS_UINT64(value))
+    return static_cast<double>(g_value_get_uint64(value));
+  if (G_VALUE_HOLDS_DOUBLE(value))
+    return g_value_get_double(value);
+  if (G_VALUE_HOLDS_STRING(value) && g_value_get_string(value))
+    return keepup::parse_decimal(g_value_get_string(value));
+  return std::nullopt;
+}
+
+static std::string param_text(const GValue *value) {
+  if (G_VALUE_HOLDS_STRING(value))
+    return g_value_get_string(value) ? g_value_get_string(value) : "";
+  gchar *str = gst_value_serialize(value);
+  std::string out = str ? str : "";
+  g_free(str);
+  return out;
+}
+
+struct ParamProblems {
+  sl::Params *params;
+  std::vector<std::string> unknown, invalid;
+};
+
+// One key=value. Numbers must be >= 0 (telemetry-frames a whole number): anything else is
+// reported and the default kept, never read as 0.
+static void apply_param(ParamProblems &out, const std::string &key, const GValue *value) {
+  sl::Params &p = *out.params;
+  struct NumberKey {
+    const char *name;
+    double *target;
+  };
+  const NumberKey numbers[] = {{"slow-ms", &p.slow_ms},
+                               {"critical-ms", &p.critical_ms},
+                               {"gap-ms", &p.gap_ms},
+                               {"interval", &p.interval_s},
+                               {"memory-limit-mb", &p.memory_limit_mb},
+                               {"memory-growth-mb-per-min", &p.memory_growth_mb_per_min}};
+  for (const auto &n : numbers) {
+    if (key != n.name)
+      continue;
+    const std::optional<double> v = param_number(value);
+    if (v && *v >= 0)
+      *n.target = *v;
+    else
+      out.invalid.push_back(key + "='" + param_text(value) + "' (a number >= 0)");
+    return;
+  }
+  if (key == "telemetry-frames") {
+    const std::optional<double> v = param_number(value);
+    if (v && *v >= 0 && *v <= UINT32_MAX && std::floor(*v) == *v)
+      p.telemetry_frames = static_cast<uint32_t>(*v);
+    else
+      out.invalid.push_back(key + "='" + param_text(value) + "' (a whole number >= 0)");
+  } else if (key == "filter")
+    p.filter = param_text(value);
+  else if (key == "file")
+    p.file = param_text(value);
+  else if (key == "trace-file")
+    p.trace_file = param_text(value);
+  else
+    out.unknown.push_back(key);
+}
 
 static void parse_params(TracerState *self, const gchar *params) {
   if (!params)
@@ -875,68 +985,30 @@ static void parse_params(TracerState *self, const gchar *params) {
     g_printerr("stagelatency: cannot parse parameters '%s' (expected key=value,...)\n", params);
     return;
   }
-  std::vector<std::string> unknown;
-  std::pair<sl::Params *, std::vector<std::string> *> params_and_unknown(&self->params, &unknown);
+  ParamProblems problems{&self->params, {}, {}};
   gst_structure_foreach(
       s,
       [](GQuark field, const GValue *value, gpointer data) -> gboolean {
-        auto *pair = static_cast<std::pair<sl::Params *, std::vector<std::string> *> *>(data);
-        sl::Params &p = *pair->first;
-        const std::string key = g_quark_to_string(field);
-        auto number = [&]() -> double {
-          if (G_VALUE_HOLDS_INT(value))
-            return g_value_get_int(value);
-          if (G_VALUE_HOLDS_DOUBLE(value))
-            return g_value_get_double(value);
-          if (G_VALUE_HOLDS_UINT(value))
-            return g_value_get_uint(value);
-          if (G_VALUE_HOLDS_STRING(value))
-            return g_ascii_strtod(g_value_get_string(value), nullptr);
-          return 0;
-        };
-        auto text = [&]() -> std::string {
-          if (G_VALUE_HOLDS_STRING(value))
-            return g_value_get_string(value);
-          gchar *str = gst_value_serialize(value);
-          std::string out = str ? str : "";
-          g_free(str);
-          return out;
-        };
-        if (key == "slow-ms")
-          p.slow_ms = number();
-        else if (key == "critical-ms")
-          p.critical_ms = number();
-        else if (key == "gap-ms")
-          p.gap_ms = number();
-        else if (key == "interval")
-          p.interval_s = number();
-        else if (key == "filter")
-          p.filter = text();
-        else if (key == "file")
-          p.file = text();
-        else if (key == "trace-file")
-          p.trace_file = text();
-        else if (key == "memory-limit-mb")
-          p.memory_limit_mb = number();
-        else if (key == "memory-growth-mb-per-min")
-          p.memory_growth_mb_per_min = number();
-        else if (key == "telemetry-frames")
-          p.telemetry_frames = static_cast<uint32_t>(number());
-        else
-          pair->second->push_back(key);
+        auto &out = *static_cast<ParamProblems *>(data);
+        guarded("parameter", [&] { apply_param(out, g_quark_to_string(field), value); });
         return TRUE;
       },
-      &params_and_unknown);
+      &problems);
   gst_structure_free(s);
-  if (!unknown.empty()) {
-    std::string keys;
-    for (const auto &k : unknown)
-      keys += (keys.empty() ? "" : ", ") + k;
+  auto joined = [](const std::vector<std::string> &items) {
+    std::string all;
+    for (const auto &k : items)
+      all += (all.empty() ? "" : ", ") + k;
+    return all;
+  };
+  if (!problems.invalid.empty())
+    g_printerr("stagelatency: ignoring invalid parameter value(s), keeping the defaults: %s\n",
+               joined(problems.invalid).c_str());
+  if (!problems.unknown.empty())
     g_printerr("stagelatency: ignoring unknown parameter(s): %s (known: slow-ms, critical-ms, "
                "gap-ms, interval, filter, file, trace-file, memory-limit-mb, "
                "memory-growth-mb-per-min, telemetry-frames)\n",
-               keys.c_str());
-  }
+               joined(problems.unknown).c_str());
 }
 
 static void gst_stage_latency_tracer_constructed(GObject *object) {
@@ -944,7 +1016,21 @@ static void gst_stage_latency_tracer_constructed(GObject *object) {
   G_OBJECT_CLASS(gst_stage_latency_tracer_parent_class)->constructed(object);
   gchar *params = nullptr;
   g_object_get(object, "params", &params, nullptr);
-  parse_params(self, params);
+  const size_t slot = next_slot.fetch_add(1);
+  if (slot >= kMaxInstances) {
+    // Refused, not fatal: the other instances keep working and this one reports nothing.
+    g_printerr("stagelatency: at most %zu stagelatency tracers per process; ignoring the one "
+               "with parameters '%s'\n",
+               kMaxInstances, params ? params : "");
+    g_free(params);
+    return;
+  }
+  self->slot = slot;
+  const std::string suffix = "-" + std::to_string(slot);
+  self->stage_quark = g_quark_from_string(("keepup-stagelatency-stage" + suffix).c_str());
+  self->pad_quark = g_quark_from_string(("keepup-stagelatency-pad" + suffix).c_str());
+  self->link_quark = g_quark_from_string(("keepup-stagelatency-link" + suffix).c_str());
+  guarded("parameters", [self, params] { parse_params(self, params); });
   g_free(params);
   if (!self->params.filter.empty()) {
     GError *err = nullptr;
@@ -972,11 +1058,10 @@ static void gst_stage_latency_tracer_constructed(GObject *object) {
   gst_tracing_register_hook(tracer, "pad-push-list-post", G_CALLBACK(hook_push_post));
   gst_tracing_register_hook(tracer, "element-change-state-pre", G_CALLBACK(hook_state_pre));
   gst_tracing_register_hook(tracer, "element-change-state-post", G_CALLBACK(hook_state_post));
-  self->timer = std::thread(timer_loop, self);
-  if (!the_tracer) {
-    the_tracer = self;
+  self->timer = std::thread([self] { guarded("timer", [self] { timer_loop(self); }); });
+  live_tracers[slot].store(self);
+  if (slot == 0)
     std::atexit(at_exit);
-  }
 }
 
 static void gst_stage_latency_tracer_init(GstStageLatencyTracer *self) {
@@ -985,9 +1070,9 @@ static void gst_stage_latency_tracer_init(GstStageLatencyTracer *self) {
 
 static void gst_stage_latency_tracer_finalize(GObject *object) {
   TracerState *self = GST_STAGE_LATENCY_TRACER(object)->state;
-  shutdown(self);
-  if (the_tracer == self)
-    the_tracer = nullptr;
+  guarded("shutdown", [self] { shutdown(self); });
+  if (self->slot < kMaxInstances)
+    live_tracers[self->slot].store(nullptr);
   if (self->filter)
     g_regex_unref(self->filter);
   // Stages, pads and thread ledgers stay: streaming threads may still hold pointers to them.
@@ -997,9 +1082,6 @@ static void gst_stage_latency_tracer_finalize(GObject *object) {
 static void gst_stage_latency_tracer_class_init(GstStageLatencyTracerClass *klass) {
   G_OBJECT_CLASS(klass)->constructed = gst_stage_latency_tracer_constructed;
   G_OBJECT_CLASS(klass)->finalize = gst_stage_latency_tracer_finalize;
-  stage_quark = g_quark_from_static_string("keepup-stagelatency-stage");
-  pad_quark = g_quark_from_static_string("keepup-stagelatency-pad");
-  link_quark = g_quark_from_static_string("keepup-stagelatency-link");
 
   // A record field: its type, and for the first field what it relates to.
   auto field = [](GType type) {
