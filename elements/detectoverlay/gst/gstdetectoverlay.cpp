@@ -36,6 +36,7 @@
 #include <gst/video/gstvideometa.h>
 #include <gst/video/video.h>
 
+#include "callback_guard.hpp"
 #include "keepup_metas.hpp"
 #include "overlay_canvas.hpp"
 #include "overlay_core.hpp"
@@ -354,10 +355,16 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
   }
 }
 
-static gboolean gst_detect_overlay_start(GstBaseTransform *trans) {
+static gboolean start_impl(GstBaseTransform *trans) {
   auto *self = GST_DETECT_OVERLAY(trans);
   self->priv->state = std::make_unique<OverlayState>();
   return TRUE;
+}
+
+static gboolean gst_detect_overlay_start(GstBaseTransform *trans) {
+  return keepup::gstutil::guard(GST_ELEMENT(trans), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT,
+                                "detectoverlay: cannot start", FALSE,
+                                [&] { return start_impl(trans); });
 }
 
 static gboolean gst_detect_overlay_stop(GstBaseTransform *trans) {
@@ -390,8 +397,8 @@ static bool *bool_field(OverlaySettings &s, guint prop_id) {
   }
 }
 
-static void gst_detect_overlay_set_property(GObject *object, guint prop_id, const GValue *value,
-                                            GParamSpec *pspec) {
+static void set_property_impl(GObject *object, guint prop_id, const GValue *value,
+                              GParamSpec *pspec) {
   auto *self = GST_DETECT_OVERLAY(object);
   std::lock_guard<std::mutex> lk(self->priv->lock);
   OverlaySettings &s = self->priv->settings;
@@ -417,8 +424,13 @@ static void gst_detect_overlay_set_property(GObject *object, guint prop_id, cons
   }
 }
 
-static void gst_detect_overlay_get_property(GObject *object, guint prop_id, GValue *value,
+static void gst_detect_overlay_set_property(GObject *object, guint prop_id, const GValue *value,
                                             GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "set_property",
+                             [&] { set_property_impl(object, prop_id, value, pspec); });
+}
+
+static void get_property_impl(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_DETECT_OVERLAY(object);
   std::lock_guard<std::mutex> lk(self->priv->lock);
   OverlaySettings &s = self->priv->settings;
@@ -442,6 +454,12 @@ static void gst_detect_overlay_get_property(GObject *object, guint prop_id, GVal
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
+}
+
+static void gst_detect_overlay_get_property(GObject *object, guint prop_id, GValue *value,
+                                            GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "get_property",
+                             [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 
 static void gst_detect_overlay_finalize(GObject *object) {

@@ -55,6 +55,7 @@
  */
 #include "gstdropqueue.hpp"
 
+#include "callback_guard.hpp"
 #include "dropqueue_core.hpp"
 
 #include <gst/video/video.h>
@@ -611,7 +612,7 @@ static gboolean gst_drop_queue_sink_query(GstPad *pad, GstObject *parent, GstQue
   }
 }
 
-static gboolean gst_drop_queue_src_query(GstPad *pad, GstObject *parent, GstQuery *query) {
+static gboolean src_query_impl(GstPad *pad, GstObject *parent, GstQuery *query) {
   GstDropQueue *self = GST_DROP_QUEUE(parent);
   DropQueuePrivate *p = self->priv;
   if (GST_QUERY_TYPE(query) != GST_QUERY_LATENCY)
@@ -633,7 +634,13 @@ static gboolean gst_drop_queue_src_query(GstPad *pad, GstObject *parent, GstQuer
   return TRUE;
 }
 
-static gboolean gst_drop_queue_src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
+static gboolean gst_drop_queue_src_query(GstPad *pad, GstObject *parent, GstQuery *query) {
+  return keepup::gstutil::guard(GST_ELEMENT(parent), GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+                                "dropqueue: query failed", FALSE,
+                                [&] { return src_query_impl(pad, parent, query); });
+}
+
+static gboolean src_event_impl(GstPad *pad, GstObject *parent, GstEvent *event) {
   GstDropQueue *self = GST_DROP_QUEUE(parent);
   DropQueuePrivate *p = self->priv;
   if (GST_EVENT_TYPE(event) == GST_EVENT_RECONFIGURE) {
@@ -648,8 +655,14 @@ static gboolean gst_drop_queue_src_event(GstPad *pad, GstObject *parent, GstEven
   return gst_pad_event_default(pad, parent, event);
 }
 
-static gboolean gst_drop_queue_src_activate_mode(GstPad *pad, GstObject *parent, GstPadMode mode,
-                                                 gboolean active) {
+static gboolean gst_drop_queue_src_event(GstPad *pad, GstObject *parent, GstEvent *event) {
+  return keepup::gstutil::guard(GST_ELEMENT(parent), GST_CORE_ERROR, GST_CORE_ERROR_EVENT,
+                                "dropqueue: event handling failed", FALSE,
+                                [&] { return src_event_impl(pad, parent, event); });
+}
+
+static gboolean src_activate_mode_impl(GstPad *pad, GstObject *parent, GstPadMode mode,
+                                       gboolean active) {
   GstDropQueue *self = GST_DROP_QUEUE(parent);
   DropQueuePrivate *p = self->priv;
   if (mode != GST_PAD_MODE_PUSH)
@@ -670,6 +683,13 @@ static gboolean gst_drop_queue_src_activate_mode(GstPad *pad, GstObject *parent,
   return stopped;
 }
 
+static gboolean gst_drop_queue_src_activate_mode(GstPad *pad, GstObject *parent, GstPadMode mode,
+                                                 gboolean active) {
+  return keepup::gstutil::guard(GST_ELEMENT(parent), GST_CORE_ERROR, GST_CORE_ERROR_PAD,
+                                "dropqueue: pad activation failed", FALSE,
+                                [&] { return src_activate_mode_impl(pad, parent, mode, active); });
+}
+
 static gboolean gst_drop_queue_sink_activate_mode(GstPad *, GstObject *parent, GstPadMode mode,
                                                   gboolean active) {
   GstDropQueue *self = GST_DROP_QUEUE(parent);
@@ -686,8 +706,7 @@ static gboolean gst_drop_queue_sink_activate_mode(GstPad *, GstObject *parent, G
   return TRUE;
 }
 
-static GstStateChangeReturn gst_drop_queue_change_state(GstElement *element,
-                                                        GstStateChange transition) {
+static GstStateChangeReturn change_state_impl(GstElement *element, GstStateChange transition) {
   GstDropQueue *self = GST_DROP_QUEUE(element);
   DropQueuePrivate *p = self->priv;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
@@ -704,10 +723,17 @@ static GstStateChangeReturn gst_drop_queue_change_state(GstElement *element,
   return ret;
 }
 
+static GstStateChangeReturn gst_drop_queue_change_state(GstElement *element,
+                                                        GstStateChange transition) {
+  return keepup::gstutil::guard(element, GST_CORE_ERROR, GST_CORE_ERROR_STATE_CHANGE,
+                                "dropqueue: state change failed", GST_STATE_CHANGE_FAILURE,
+                                [&] { return change_state_impl(element, transition); });
+}
+
 // ---- properties ---------------------------------------------------------------------------
 
-static void gst_drop_queue_set_property(GObject *object, guint prop_id, const GValue *value,
-                                        GParamSpec *pspec) {
+static void set_property_impl(GObject *object, guint prop_id, const GValue *value,
+                              GParamSpec *pspec) {
   GstDropQueue *self = GST_DROP_QUEUE(object);
   DropQueuePrivate *p = self->priv;
   std::lock_guard lk(p->lock);
@@ -764,8 +790,13 @@ static void gst_drop_queue_set_property(GObject *object, guint prop_id, const GV
   p->item_removed.notify_all();
 }
 
-static void gst_drop_queue_get_property(GObject *object, guint prop_id, GValue *value,
+static void gst_drop_queue_set_property(GObject *object, guint prop_id, const GValue *value,
                                         GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "set_property",
+                             [&] { set_property_impl(object, prop_id, value, pspec); });
+}
+
+static void get_property_impl(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   GstDropQueue *self = GST_DROP_QUEUE(object);
   DropQueuePrivate *p = self->priv;
   std::lock_guard lk(p->lock);
@@ -835,6 +866,12 @@ static void gst_drop_queue_get_property(GObject *object, guint prop_id, GValue *
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
   }
+}
+
+static void gst_drop_queue_get_property(GObject *object, guint prop_id, GValue *value,
+                                        GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "get_property",
+                             [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 
 // ---- GObject boilerplate ------------------------------------------------------------------
