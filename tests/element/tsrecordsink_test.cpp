@@ -562,3 +562,126 @@ TEST(TsRecordSinkCrash, KilledRecordingIsRecoveredByCliAndByTheNextStart) {
   EXPECT_EQ(error, "");
   EXPECT_EQ(decoded_frames(loc, error), 15) << "and the new recording finished normally";
 }
+
+// ---- keepup-ts-recover: exit 0 only with a playable output ---------------------------------
+
+namespace {
+
+struct CliRun {
+  int status = -1; // exit status, -1 when it did not exit
+  std::string out, err;
+};
+
+CliRun run_cli(const std::vector<std::string> &args) {
+  std::vector<const char *> argv;
+  for (const auto &a : args)
+    argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+  CliRun r;
+  gchar *out = nullptr, *err = nullptr;
+  gint status = 0;
+  if (!g_spawn_sync(nullptr, const_cast<gchar **>(argv.data()), nullptr, G_SPAWN_SEARCH_PATH,
+                    nullptr, nullptr, &out, &err, &status, nullptr))
+    return r;
+  r.out = out ? out : "";
+  r.err = err ? err : "";
+  g_free(out);
+  g_free(err);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string recover_cli() {
+  const char *build = std::getenv("KEEPUP_BUILD_DIR");
+  return std::string(build ? build : ".") + "/bin/keepup-ts-recover";
+}
+
+void write_bytes(const std::string &path, const std::vector<uint8_t> &data) {
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char *>(data.data()),
+             static_cast<std::streamsize>(data.size()));
+}
+
+// ffmpeg decodes the file to nothing without a word at -v error ("" when it is clean); a
+// message when ffmpeg is not installed, so the caller can say the check was skipped.
+bool ffmpeg_silent(const std::string &path, std::string &said) {
+  gchar *ffmpeg = g_find_program_in_path("ffmpeg");
+  if (!ffmpeg) {
+    std::fprintf(stderr, "ffmpeg not found: decode check of %s skipped\n", path.c_str());
+    return true;
+  }
+  g_free(ffmpeg);
+  const CliRun r = run_cli({"ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"});
+  said = r.out + r.err;
+  return r.status == 0 && said.empty();
+}
+
+} // namespace
+
+TEST(TsRecover, SyncBytesAloneRandomPacketsAndTablesAloneAreRefused) {
+  TempDir dir;
+  std::mt19937 rng(11);
+  std::vector<uint8_t> random_packets;
+  for (int i = 0; i < 5000; ++i) {
+    random_packets.push_back(0x47);
+    for (int b = 0; b < 187; ++b)
+      random_packets.push_back(static_cast<uint8_t>(rng()));
+  }
+  // The PAT and PMT packets of a real recording, repeated, with no stream data.
+  std::vector<uint8_t> tables;
+  const auto &ts = sample_ts();
+  for (size_t i = 0; i + kPacket <= ts.size(); i += kPacket) {
+    const uint8_t *p = ts.data() + i;
+    const size_t payload = 4 + ((p[3] & 0x20) ? 1 + p[4] : 0);
+    const size_t table = payload + 1 + (payload < kPacket ? p[payload] : 0);
+    const bool psi = (p[1] & 0x40) && (p[3] & 0x10) && table < kPacket &&
+                     ((p[table] == 0x00 && (((p[1] & 0x1f) << 8) | p[2]) == 0) ||
+                      p[table] == 0x02); // PAT or PMT, not a PES start (00 00 01)
+    if (psi)
+      tables.insert(tables.end(), p, p + kPacket);
+  }
+  ASSERT_GE(tables.size(), 2 * kPacket);
+  const std::vector<std::pair<std::vector<uint8_t>, std::string>> cases = {
+      {std::vector<uint8_t>(1 << 20, 0x47), "no PAT"},
+      {random_packets, "no PAT"},
+      {tables, "0 access units"},
+      {tables, "0 access units"}, // the same verdict every time
+  };
+  int n = 0;
+  for (const auto &[bytes, found] : cases) {
+    SCOPED_TRACE(found + " #" + std::to_string(n));
+    const std::string in = dir.file("in" + std::to_string(n) + ".ts");
+    const std::string out = dir.file("out" + std::to_string(n++) + ".ts");
+    write_bytes(in, bytes);
+    const CliRun r = run_cli({recover_cli(), in, "-o", out});
+    EXPECT_EQ(r.status, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find(found), std::string::npos) << r.err;
+    EXPECT_FALSE(exists(out)) << "no output file";
+    EXPECT_FALSE(exists(out + ".partial"));
+  }
+}
+
+TEST(TsRecover, AStreamAfterMegabytesOfZerosOrCutShortIsRecoveredAndDecodesCleanly) {
+  TempDir dir;
+  const auto &ts = sample_ts();
+  std::vector<uint8_t> late(3 * (1 << 20) / 2, 0x00); // 1.5 MiB of zeros first
+  late.insert(late.end(), ts.begin(), ts.end());
+  std::vector<uint8_t> crashed(ts.begin(),
+                               ts.begin() + static_cast<std::ptrdiff_t>(ts.size() * 2 / 3 + 77));
+  int n = 0;
+  for (const auto &bytes : {late, crashed}) {
+    SCOPED_TRACE(n);
+    const std::string in = dir.file("in" + std::to_string(n) + ".ts");
+    const std::string out = dir.file("out" + std::to_string(n++) + ".ts");
+    write_bytes(in, bytes);
+    const CliRun r = run_cli({recover_cli(), in, "-o", out});
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("access units"), std::string::npos) << r.out;
+    ASSERT_TRUE(exists(out));
+    std::string said;
+    EXPECT_TRUE(ffmpeg_silent(out, said)) << said;
+    std::string error;
+    EXPECT_GT(decoded_frames(out, error), 0);
+    EXPECT_EQ(error, "");
+  }
+}

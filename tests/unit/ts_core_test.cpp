@@ -2,6 +2,7 @@
 // Unit tests of the tsrecordsink core: packet alignment, header parsing, the writer with
 // injected file operations (full disk, I/O errors), and recovery on real temp files.
 #include "ts_packets.hpp"
+#include "ts_scan.hpp"
 #include "ts_writer.hpp"
 
 #include <gtest/gtest.h>
@@ -42,6 +43,87 @@ std::vector<uint8_t> stream(size_t packets, size_t unit = kPacket) {
     out.insert(out.end(), p.begin(), p.end());
   }
   return out;
+}
+
+// A one-packet PSI section on `pid` with a valid CRC: table_id, then `body` after the
+// section header (PAT: transport_stream_id...; PMT: program_number...).
+std::vector<uint8_t> psi_packet(uint16_t pid_value, uint8_t table_id,
+                                const std::vector<uint8_t> &body) {
+  std::vector<uint8_t> p = packet(pid_value, 0, 0xff);
+  p[1] |= 0x40; // payload_unit_start
+  p[4] = 0;     // pointer_field
+  std::vector<uint8_t> sec = {table_id, 0, 0};
+  sec.insert(sec.end(), body.begin(), body.end());
+  const size_t length = sec.size() - 3 + 4;
+  sec[1] = static_cast<uint8_t>(0xb0 | (length >> 8));
+  sec[2] = static_cast<uint8_t>(length & 0xff);
+  const uint32_t crc = crc32_mpeg(sec.data(), sec.size());
+  for (int b = 3; b >= 0; --b)
+    sec.push_back(static_cast<uint8_t>(crc >> (8 * b)));
+  std::copy(sec.begin(), sec.end(), p.begin() + 5);
+  return p;
+}
+// PAT: program 1 -> PMT on 0x1000. PMT: one H.264 stream on `es`.
+std::vector<uint8_t> pat_packet() {
+  return psi_packet(0, 0x00, {0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00});
+}
+std::vector<uint8_t> pmt_packet(uint16_t es = 0x100) {
+  return psi_packet(0x1000, 0x02,
+                    {0x00, 0x01, 0xc1, 0x00, 0x00, static_cast<uint8_t>(0xe0 | (es >> 8)),
+                     static_cast<uint8_t>(es & 0xff), 0xf0, 0x00, 0x1b,
+                     static_cast<uint8_t>(0xe0 | (es >> 8)), static_cast<uint8_t>(es & 0xff), 0xf0,
+                     0x00});
+}
+// `per_frame` packets on `es` holding one PES whose declared length fills them exactly.
+std::vector<uint8_t> frame(uint16_t es, size_t per_frame, uint8_t fill, size_t cc = 0) {
+  std::vector<uint8_t> out;
+  for (size_t k = 0; k < per_frame; ++k) {
+    auto p = packet(es, static_cast<uint8_t>(cc + k), fill);
+    if (k == 0) {
+      p[1] |= 0x40;
+      const uint32_t length = static_cast<uint32_t>(per_frame * 184 - 6);
+      const uint8_t header[] = {0,
+                                0,
+                                1,
+                                0xE0,
+                                static_cast<uint8_t>(length >> 8),
+                                static_cast<uint8_t>(length & 0xff),
+                                0x80,
+                                0x00,
+                                0x00};
+      std::copy(std::begin(header), std::end(header), p.begin() + 4);
+    }
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+// PAT, PMT, then `frames` complete PES of `per_frame` packets each.
+std::vector<uint8_t> playable(size_t frames, size_t per_frame = 3) {
+  std::vector<uint8_t> out = pat_packet();
+  const auto pmt = pmt_packet();
+  out.insert(out.end(), pmt.begin(), pmt.end());
+  for (size_t f = 0; f < frames; ++f) {
+    const auto fr = frame(0x100, per_frame, static_cast<uint8_t>(f * 13 + 1), f * per_frame);
+    out.insert(out.end(), fr.begin(), fr.end());
+  }
+  return out;
+}
+std::vector<uint8_t> to_m2ts(const std::vector<uint8_t> &ts) {
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i < ts.size(); i += kPacket) {
+    for (int b = 0; b < 4; ++b)
+      out.push_back(static_cast<uint8_t>(i + b));
+    out.insert(out.end(), ts.begin() + static_cast<std::ptrdiff_t>(i),
+               ts.begin() + static_cast<std::ptrdiff_t>(i + kPacket));
+  }
+  return out;
+}
+ScanResult scan(const std::vector<uint8_t> &aligned, size_t size = kPacket,
+                uint64_t keep = UINT64_MAX) {
+  TsScanner s(size, keep);
+  for (size_t i = 0; i + size <= aligned.size(); i += size)
+    s.observe(aligned.data() + i);
+  return s.result();
 }
 
 std::vector<uint8_t> align_in_chunks(PacketAligner &a, const std::vector<uint8_t> &in,
@@ -398,42 +480,46 @@ TEST(AsyncWriter, RotationFinishesAndOpensInOrder) {
 
 TEST(Recovery, CutsPartialPacketAndKeepsInputUntouched) {
   TempDir dir;
-  auto data = stream(40);
+  auto data = playable(13);       // PAT, PMT, 13 PES of 3 packets
   data.resize(data.size() - 100); // crash in the middle of the last packet
   write_file(dir.file("a.recording.ts"), data);
   const RecoveryReport r = recover_ts(dir.file("a.recording.ts"), dir.file("a.recovered-1.ts"));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.packet_size, kPacket);
-  EXPECT_EQ(r.kept_bytes, 39 * kPacket);
-  EXPECT_EQ(r.cut_tail_bytes, kPacket - 100);
+  EXPECT_EQ(r.kept_bytes, (2 + 12 * 3) * kPacket) << "the last PES lost its end: cut";
+  EXPECT_EQ(r.cut_tail_bytes, kPacket - 100 + 2 * kPacket);
+  EXPECT_EQ(r.streams, 1u);
+  EXPECT_EQ(r.access_units, 12u);
   EXPECT_EQ(read_file(dir.file("a.recording.ts")), data) << "input untouched";
   const auto out = read_file(dir.file("a.recovered-1.ts"));
-  EXPECT_EQ(out.size(), 39 * kPacket);
+  EXPECT_EQ(out.size(), r.kept_bytes);
   EXPECT_TRUE(std::equal(out.begin(), out.end(), data.begin()));
 }
 
 TEST(Recovery, CutsATrailingIncompletePes) {
   TempDir dir;
-  auto data = stream(10);
-  // Packet 6 starts an audio PES that declares 1000 bytes; only 2 packets of it follow.
+  const auto data = playable(4);
+  // After two frames, an audio PES declares 1000 bytes; only 2 packets of it follow.
   auto pes = packet(0x101, 0, 0x11);
   pes[1] |= 0x40;
   const uint8_t header[] = {0, 0, 1, 0xC0, 0x03, 0xE8, 0x80, 0x00, 0x00};
   std::copy(std::begin(header), std::end(header), pes.begin() + 4);
-  std::vector<uint8_t> file(data.begin(), data.begin() + 6 * kPacket);
+  const size_t split = (2 + 2 * 3) * kPacket;
+  std::vector<uint8_t> file(data.begin(), data.begin() + split);
   file.insert(file.end(), pes.begin(), pes.end());
   auto cont = packet(0x101, 1, 0x12);
   file.insert(file.end(), cont.begin(), cont.end());
-  file.insert(file.end(), data.begin() + 6 * kPacket, data.end());
+  file.insert(file.end(), data.begin() + split, data.end());
   write_file(dir.file("b.ts"), file);
   const RecoveryReport r = recover_ts(dir.file("b.ts"), dir.file("b.out.ts"));
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.kept_bytes, 6 * kPacket) << "cut at the start of the incomplete PES";
+  EXPECT_EQ(r.kept_bytes, split) << "cut at the start of the incomplete PES";
+  EXPECT_EQ(r.access_units, 2u);
 }
 
 TEST(Recovery, SkipsGarbageInTheMiddle) {
   TempDir dir;
-  const auto data = stream(20);
+  const auto data = playable(6);
   std::vector<uint8_t> file(data.begin(), data.begin() + 8 * kPacket);
   file.insert(file.end(), 77, 0x00);
   file.insert(file.end(), data.begin() + 8 * kPacket, data.end());
@@ -446,12 +532,141 @@ TEST(Recovery, SkipsGarbageInTheMiddle) {
 
 TEST(Recovery, M2ts) {
   TempDir dir;
-  const auto data = stream(12, kM2tsPacket);
+  const auto data = to_m2ts(playable(4));
   write_file(dir.file("d.m2ts"), data);
   const RecoveryReport r = recover_ts(dir.file("d.m2ts"), dir.file("d.out.m2ts"));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.packet_size, kM2tsPacket);
-  EXPECT_EQ(r.packets, 12u);
+  EXPECT_EQ(r.packets, 14u);
+  EXPECT_EQ(read_file(dir.file("d.out.m2ts")), data);
+}
+
+TEST(Recovery, AValidStreamAfterMoreThanAMegabyteOfZerosIsFound) {
+  TempDir dir;
+  const auto data = playable(5);
+  std::vector<uint8_t> file((1 << 20) + 12345, 0x00);
+  file.insert(file.end(), data.begin(), data.end());
+  write_file(dir.file("late.ts"), file);
+  const RecoveryReport r = recover_ts(dir.file("late.ts"), dir.file("late.out.ts"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.skipped_bytes, (1u << 20) + 12345u);
+  EXPECT_EQ(read_file(dir.file("late.out.ts")), data);
+}
+
+// Sync bytes at a stride, or tables without a stream, are not a recording: refused with what
+// was found, and no output file.
+TEST(Recovery, NothingPlayableIsRefusedSayingWhatWasFound) {
+  TempDir dir;
+  std::mt19937 rng(7);
+  std::vector<uint8_t> random_packets;
+  for (int i = 0; i < 5000; ++i) {
+    random_packets.push_back(kSyncByte);
+    for (int b = 0; b < 187; ++b)
+      random_packets.push_back(static_cast<uint8_t>(rng()));
+  }
+  std::vector<uint8_t> tables_only;
+  for (int i = 0; i < 20; ++i) {
+    const auto pat = pat_packet(), pmt = pmt_packet();
+    tables_only.insert(tables_only.end(), pat.begin(), pat.end());
+    tables_only.insert(tables_only.end(), pmt.begin(), pmt.end());
+  }
+  std::vector<uint8_t> one_open_frame = playable(0);
+  const auto open = frame(0x100, 3, 9);
+  one_open_frame.insert(one_open_frame.end(), open.begin(), open.end() - 10); // cut short
+  const std::vector<std::pair<std::vector<uint8_t>, std::string>> cases = {
+      {std::vector<uint8_t>(1 << 20, kSyncByte), "no PAT"},
+      {random_packets, "no PAT"},
+      {tables_only, "0 access units"},
+      {one_open_frame, "0 access units"},
+      {std::vector<uint8_t>(5000, 'x'), "no MPEG-TS sync"},
+  };
+  int n = 0;
+  for (const auto &[bytes, found] : cases) {
+    SCOPED_TRACE(found + " #" + std::to_string(n));
+    const std::string in = dir.file("in" + std::to_string(n) + ".ts");
+    const std::string out = dir.file("out" + std::to_string(n++) + ".ts");
+    write_file(in, bytes);
+    const RecoveryReport r = recover_ts(in, out);
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.error.find(found), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("nothing written"), std::string::npos) << r.error;
+    EXPECT_FALSE(file_exists(out));
+    EXPECT_FALSE(file_exists(out + ".partial"));
+    EXPECT_EQ(read_file(in), bytes) << "input untouched";
+  }
+}
+
+TEST(TsScan, CrcOfAPsiSectionIsTheStandardOne) {
+  // The CRC-32/MPEG-2 check value.
+  const std::string check = "123456789";
+  EXPECT_EQ(crc32_mpeg(reinterpret_cast<const uint8_t *>(check.data()), check.size()), 0x0376E6E7u);
+  const auto pat = pat_packet();
+  EXPECT_EQ(crc32_mpeg(pat.data() + 5, 3 + 9 + 4), 0u) << "0 over a section with its CRC";
+}
+
+TEST(TsScan, CountsCompleteAccessUnitsOnListedStreams) {
+  const ScanResult r = scan(playable(4));
+  EXPECT_TRUE(r.pat);
+  EXPECT_TRUE(r.pmt);
+  ASSERT_EQ(r.streams.size(), 1u);
+  EXPECT_EQ(r.streams[0].pid, 0x100);
+  EXPECT_EQ(r.streams[0].stream_type, 0x1b);
+  EXPECT_EQ(r.streams[0].access_units, 4u);
+  EXPECT_TRUE(r.playable());
+  EXPECT_EQ(r.playable_end, (2 + 12) * kPacket);
+  EXPECT_NE(r.describe().find("0x0100 (H.264): 4 access units"), std::string::npos) << r.describe();
+}
+
+TEST(TsScan, UnboundedPesEndsAtTheNextStartAndTheLastOneIsCut) {
+  auto data = playable(3);
+  for (size_t f = 0; f < 3; ++f) // PES_packet_length 0: a video PES of unknown length
+    data[(2 + f * 3) * kPacket + 8] = data[(2 + f * 3) * kPacket + 9] = 0;
+  const ScanResult all = scan(data);
+  EXPECT_EQ(all.streams[0].access_units, 2u) << "the last one has no end yet";
+  EXPECT_EQ(all.playable_end, (2 + 2 * 3) * kPacket);
+  const ScanResult kept = scan(data, kPacket, all.playable_end);
+  EXPECT_EQ(kept.streams[0].access_units, 2u);
+  EXPECT_EQ(kept.packets, 8u);
+}
+
+TEST(TsScan, AContinuityGapBreaksTheAccessUnitItFallsIn) {
+  auto data = playable(3);
+  for (size_t f = 0; f < 3; ++f) // unbounded, as video
+    data[(2 + f * 3) * kPacket + 8] = data[(2 + f * 3) * kPacket + 9] = 0;
+  // Frame 0 loses its middle packet: only frame 1 is whole (frame 2 has no end yet).
+  data.erase(data.begin() + 3 * kPacket, data.begin() + 4 * kPacket);
+  const ScanResult r = scan(data);
+  EXPECT_EQ(r.streams[0].access_units, 1u);
+  // A repeated packet (same counter) is a legal duplicate, not a gap.
+  auto dup = playable(2);
+  dup.insert(dup.begin() + 3 * kPacket, dup.begin() + 3 * kPacket, dup.begin() + 4 * kPacket);
+  EXPECT_EQ(scan(dup).streams[0].access_units, 2u);
+}
+
+TEST(TsScan, PesBeforeThePmtOnUnlistedPidsOrWithABadCrcDoNotCount) {
+  // The frames come before the tables: a decoder cannot know what they are.
+  std::vector<uint8_t> early = frame(0x100, 3, 1);
+  const auto tables = playable(0);
+  early.insert(early.end(), tables.begin(), tables.end());
+  EXPECT_FALSE(scan(early).playable());
+
+  // The PMT lists 0x100; the frames are on 0x200.
+  std::vector<uint8_t> elsewhere = playable(0);
+  for (int f = 0; f < 3; ++f) {
+    const auto fr = frame(0x200, 3, 2);
+    elsewhere.insert(elsewhere.end(), fr.begin(), fr.end());
+  }
+  const ScanResult r = scan(elsewhere);
+  EXPECT_FALSE(r.playable());
+  EXPECT_EQ(r.pes_starts, 3u);
+
+  // One bit flipped in the PAT: no PAT at all.
+  auto bad = playable(3);
+  bad[10] ^= 0x01;
+  const ScanResult b = scan(bad);
+  EXPECT_FALSE(b.pat);
+  EXPECT_FALSE(b.playable());
+  EXPECT_NE(b.describe().find("no PAT"), std::string::npos) << b.describe();
 }
 
 TEST(Recovery, NotTsIsRefusedAndNothingIsWritten) {

@@ -5,8 +5,11 @@
 //
 // For each FILE (typically a tsrecordsink temp file, cam1.recording.ts), writes the
 // playable part to OUT (one FILE only) or to <name>.recovered-<n>.ts beside it, and reports
-// what it kept. The input is never modified. Exit status: 0 when every file was recovered,
-// 1 when one was not TS or could not be written, 2 on bad usage.
+// what it kept. The input is never modified. A file counts as recovered only when the output
+// plays: a PAT, a PMT, and at least one complete PES on a stream the PMT lists (0x47 bytes
+// at a packet stride are not enough); sync is searched over the whole file. Otherwise it
+// says what it found and writes nothing. Exit status: 0 when every file was recovered, 1
+// when one held nothing playable or could not be read or written, 2 on bad usage.
 #include "ts_writer.hpp"
 
 #include <cstdio>
@@ -69,13 +72,13 @@ int main(int argc, char **argv) {
       continue;
     }
     std::printf("%s -> %s: kept %llu of %llu bytes (%llu packets of %zu bytes, %.2f s), "
-                "cut %llu trailing bytes, skipped %llu bytes of garbage\n",
+                "cut %llu trailing bytes, skipped %llu bytes of garbage; %s\n",
                 in.c_str(), out.c_str(), static_cast<unsigned long long>(r.kept_bytes),
                 static_cast<unsigned long long>(r.input_bytes),
                 static_cast<unsigned long long>(r.packets), r.packet_size,
                 static_cast<double>(r.duration_ns) / 1e9,
                 static_cast<unsigned long long>(r.cut_tail_bytes),
-                static_cast<unsigned long long>(r.skipped_bytes));
+                static_cast<unsigned long long>(r.skipped_bytes), r.contents.c_str());
   }
   return status;
 }

@@ -2,6 +2,7 @@
 #include "ts_writer.hpp"
 
 #include "ts_packets.hpp"
+#include "ts_scan.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -220,16 +221,20 @@ void AsyncWriter::run() {
     const bool failed = static_cast<bool>(error_);
     lk.unlock();
     if (!failed) {
-      switch (cmd.kind) {
-      case Command::Write:
-        do_write(cmd.data);
-        break;
-      case Command::Finish:
-        do_finish(cmd.duration_ns);
-        break;
-      case Command::Open:
-        do_open(cmd.temp_path, cmd.final_path);
-        break;
+      try { // an exception leaving a std::thread's function ends the process
+        switch (cmd.kind) {
+        case Command::Write:
+          do_write(cmd.data);
+          break;
+        case Command::Finish:
+          do_finish(cmd.duration_ns);
+          break;
+        case Command::Open:
+          do_open(cmd.temp_path, cmd.final_path);
+          break;
+        }
+      } catch (const std::exception &e) {
+        fail(WriteError::Write, 0, std::string("writer thread: ") + e.what());
       }
     }
     lk.lock();
@@ -348,10 +353,34 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 
-struct PesState {
-  uint64_t start = 0;        // output offset of the packet that starts the newest PES
-  uint32_t length = 0;       // PES_packet_length, 0 = unbounded
-  uint64_t payload_seen = 0; // PES bytes seen since its start
+// Reads the whole file from its start into `push`; false on a read error.
+template <typename Push> bool read_all(int fd, std::vector<uint8_t> &chunk, Push &&push) {
+  if (::lseek(fd, 0, SEEK_SET) < 0)
+    return false;
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n == 0)
+      return true;
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    push(chunk.data(), static_cast<size_t>(n));
+  }
+}
+
+// One packet stride under test: the aligner and what its packets hold.
+struct StrideProbe {
+  explicit StrideProbe(size_t size) : aligner(size), scan(size) {}
+  void push(const uint8_t *data, size_t len) {
+    aligner.push(data, len, [this](const uint8_t *d, size_t packets) {
+      for (size_t i = 0; i < packets; ++i)
+        scan.observe(d + i * aligner.packet_size());
+    });
+  }
+  PacketAligner aligner;
+  TsScanner scan;
 };
 
 } // namespace
@@ -364,25 +393,38 @@ RecoveryReport recover_ts(const std::string &in, const std::string &out, FileOps
     return report;
   }
   std::vector<uint8_t> chunk(kChunk);
-  // Which stride? Try 188, then 192, on the first megabyte.
-  const ssize_t head = ::pread(in_fd, chunk.data(), chunk.size(), 0);
-  for (size_t size : {kPacket, kM2tsPacket}) {
-    PacketAligner probe(size);
-    probe.push(chunk.data(), static_cast<size_t>(std::max<ssize_t>(head, 0)),
-               [](const uint8_t *, size_t) {});
-    if (probe.ever_synced()) {
-      report.packet_size = size;
-      break;
-    }
-  }
-  if (report.packet_size == 0) {
+
+  // Pass 1, read only: which stride, and is there anything to play? Sync is searched over
+  // the whole file (a valid stream may follow any amount of garbage).
+  StrideProbe p188(kPacket), p192(kM2tsPacket);
+  if (!read_all(in_fd, chunk, [&](const uint8_t *d, size_t n) {
+        report.input_bytes += n;
+        p188.push(d, n);
+        p192.push(d, n);
+      })) {
+    report.error = "cannot read " + in + ": " + std::strerror(errno);
     ::close(in_fd);
-    report.error = in + " is not an MPEG-TS file: no 0x47 sync byte at a 188- or 192-byte " +
-                   "stride in its first " + std::to_string(std::max<ssize_t>(head, 0)) +
-                   " bytes; nothing written";
     return report;
   }
+  p188.aligner.finish();
+  p192.aligner.finish();
+  const ScanResult r188 = p188.scan.result(), r192 = p192.scan.result();
+  const ScanResult *chosen = r188.playable() ? &r188 : r192.playable() ? &r192 : nullptr;
+  if (!chosen) {
+    ScanResult none;
+    const ScanResult &seen = p188.aligner.ever_synced()   ? r188
+                             : p192.aligner.ever_synced() ? r192
+                                                          : none;
+    ::close(in_fd);
+    report.contents = seen.describe();
+    report.error = in + " holds nothing playable: " + report.contents + " (in " +
+                   std::to_string(report.input_bytes) + " bytes); nothing written";
+    return report;
+  }
+  report.packet_size = chosen->packet_size;
+  const uint64_t cut = chosen->playable_end;
 
+  // Pass 2: write the aligned packets up to the playable end, and judge exactly that.
   const std::string tmp = out + ".partial";
   const int out_fd = ops.open_write(tmp);
   if (out_fd < 0) {
@@ -390,22 +432,20 @@ RecoveryReport recover_ts(const std::string &in, const std::string &out, FileOps
     report.error = "cannot write " + tmp + ": " + std::strerror(-out_fd);
     return report;
   }
-  const size_t off = sync_offset(report.packet_size);
-  PacketAligner aligner(report.packet_size);
-  std::map<uint16_t, PesState> pes;
-  uint64_t written = 0;
+  const size_t size = report.packet_size, off = sync_offset(size);
+  PacketAligner aligner(size);
+  TsScanner judge(size, cut);
+  DurationTracker duration;
+  uint64_t aligned = 0;
   bool write_failed = false;
   auto sink = [&](const uint8_t *data, size_t packets) {
-    for (size_t i = 0; i < packets; ++i) {
-      const uint8_t *p = data + i * report.packet_size + off;
-      const uint16_t id = pid(p);
-      if (auto start = pes_start(p)) {
-        pes[id] = PesState{written + i * report.packet_size, start->length, 0};
-      }
-      if (auto it = pes.find(id); it != pes.end() && has_payload(p))
-        it->second.payload_seen += kPacket - payload_offset(p);
-    }
-    const size_t bytes = packets * report.packet_size;
+    for (size_t i = 0; i < packets; ++i)
+      judge.observe(data + i * size);
+    const uint64_t room = aligned < cut ? (cut - aligned) / size : 0;
+    const size_t keep = static_cast<size_t>(std::min<uint64_t>(packets, room));
+    for (size_t i = 0; i < keep; ++i)
+      duration.observe(data + i * size + off);
+    const size_t bytes = keep * size;
     size_t done = 0;
     while (done < bytes && !write_failed) {
       const long n = ops.write(out_fd, data + done, bytes - done);
@@ -414,41 +454,33 @@ RecoveryReport recover_ts(const std::string &in, const std::string &out, FileOps
       else
         done += static_cast<size_t>(n);
     }
-    written += bytes;
+    aligned += packets * size;
   };
-  for (;;) {
-    const ssize_t n = ::read(in_fd, chunk.data(), chunk.size());
-    if (n <= 0)
-      break;
-    report.input_bytes += static_cast<uint64_t>(n);
-    aligner.push(chunk.data(), static_cast<size_t>(n), sink);
-  }
+  const bool read_ok =
+      read_all(in_fd, chunk, [&](const uint8_t *d, size_t n) { aligner.push(d, n, sink); });
   ::close(in_fd);
   const uint64_t partial = aligner.finish();
   report.skipped_bytes = aligner.skipped_bytes();
-
-  // A PES that stops before its declared length, or an unbounded one (video: its end is
-  // only known when the next one starts), is cut: the decoder gets whole frames only.
-  uint64_t cut = written;
-  for (const auto &[id, state] : pes) {
-    const bool incomplete = state.length == 0 || state.payload_seen < state.length + 6u;
-    if (incomplete)
-      cut = std::min(cut, state.start);
-  }
-  ops.truncate(out_fd, cut);
-  report.cut_tail_bytes = partial + (written - cut);
-  report.kept_bytes = cut;
-  report.packets = cut / report.packet_size;
-  if (write_failed || ops.datasync(out_fd) < 0) {
+  report.cut_tail_bytes = partial + (aligned - std::min(aligned, cut));
+  report.kept_bytes = std::min(aligned, cut);
+  report.packets = report.kept_bytes / size;
+  const ScanResult kept = judge.result();
+  report.contents = kept.describe();
+  report.streams = kept.streams.size();
+  report.access_units = kept.access_units();
+  if (!read_ok || write_failed || ops.datasync(out_fd) < 0) {
+    const int e = errno;
     ops.close(out_fd);
     ::unlink(tmp.c_str());
-    report.error = "cannot write " + tmp + ": " + std::strerror(errno);
+    report.error =
+        (read_ok ? "cannot write " + tmp : "cannot read " + in) + ": " + std::strerror(e);
     return report;
   }
   ops.close(out_fd);
-  if (report.packets == 0) {
+  if (!kept.playable()) { // the cut left no whole access unit
     ::unlink(tmp.c_str());
-    report.error = in + " holds no complete TS packet to recover; nothing written";
+    report.error = in + " holds nothing playable once cut to whole PES: " + report.contents +
+                   "; nothing written";
     return report;
   }
   if (const int rc = ops.rename(tmp, out); rc < 0) {
@@ -457,22 +489,6 @@ RecoveryReport recover_ts(const std::string &in, const std::string &out, FileOps
     return report;
   }
   ops.sync_dir(dir_of(out));
-
-  // Duration of what was kept, read back from the output.
-  DurationTracker duration;
-  if (const int fd = ::open(out.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-    PacketAligner again(report.packet_size);
-    for (;;) {
-      const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-      if (n <= 0)
-        break;
-      again.push(chunk.data(), static_cast<size_t>(n), [&](const uint8_t *d, size_t packets) {
-        for (size_t i = 0; i < packets; ++i)
-          duration.observe(d + i * report.packet_size + off);
-      });
-    }
-    ::close(fd);
-  }
   report.duration_ns = duration.duration_ns();
   report.ok = true;
   return report;

@@ -147,12 +147,17 @@ struct RecoveryReport {
   uint64_t skipped_bytes = 0;  // garbage skipped to re-find sync
   uint64_t cut_tail_bytes = 0; // partial packet and incomplete PES at the end
   int64_t duration_ns = 0;
+  size_t streams = 0;        // elementary streams the kept PMT lists
+  uint64_t access_units = 0; // complete PES on them
+  std::string contents;      // what was found (kept, or why nothing is playable)
 };
 
 // Copies the playable part of a TS file (a recording cut short by a crash) to `out`:
 // whole packets at 188- or 192-byte stride, no trailing partial packet, no trailing
 // incomplete PES. Writes `out` through a temp name and a rename; never touches `in`.
-// Not TS at all: ok=false with a message and nothing written.
+// Sync is searched over the whole file. ok=true only when the output plays: a PAT, a PMT
+// and at least one complete PES on a stream that PMT lists (ts_scan.hpp); otherwise
+// ok=false, an error saying what was found, and nothing written.
 RecoveryReport recover_ts(const std::string &in, const std::string &out,
                           FileOps &ops = posix_file_ops());
 

@@ -57,6 +57,8 @@
  */
 #include "gsttsrecordsink.hpp"
 
+#include "callback_guard.hpp"
+
 #include "ts_packets.hpp"
 #include "ts_writer.hpp"
 
@@ -590,7 +592,7 @@ static gboolean gst_ts_record_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
   return TRUE;
 }
 
-static gboolean gst_ts_record_sink_wait_written(GstTsRecordSink *self) {
+static gboolean wait_written_impl(GstTsRecordSink *self) {
   std::shared_ptr<ts::AsyncWriter> writer;
   {
     std::lock_guard lk(self->priv->lock);
@@ -600,10 +602,17 @@ static gboolean gst_ts_record_sink_wait_written(GstTsRecordSink *self) {
   return writer ? writer->wait_written() : TRUE;
 }
 
+static gboolean gst_ts_record_sink_wait_written(GstTsRecordSink *self) {
+  gboolean written = FALSE;
+  keepup::gstutil::guard_log(G_OBJECT(self), "wait-written",
+                             [&] { written = wait_written_impl(self); });
+  return written;
+}
+
 // ---- properties ---------------------------------------------------------------------------
 
-static void gst_ts_record_sink_set_property(GObject *object, guint prop_id, const GValue *value,
-                                            GParamSpec *pspec) {
+static void set_property_impl(GObject *object, guint prop_id, const GValue *value,
+                              GParamSpec *pspec) {
   GstTsRecordSink *self = GST_TS_RECORD_SINK(object);
   TsRecordSinkPrivate *p = self->priv;
   std::unique_lock lk(p->lock);
@@ -657,8 +666,13 @@ static void gst_ts_record_sink_set_property(GObject *object, guint prop_id, cons
   }
 }
 
-static void gst_ts_record_sink_get_property(GObject *object, guint prop_id, GValue *value,
+static void gst_ts_record_sink_set_property(GObject *object, guint prop_id, const GValue *value,
                                             GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "set_property",
+                             [&] { set_property_impl(object, prop_id, value, pspec); });
+}
+
+static void get_property_impl(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   GstTsRecordSink *self = GST_TS_RECORD_SINK(object);
   TsRecordSinkPrivate *p = self->priv;
   std::lock_guard lk(p->lock);
@@ -705,6 +719,12 @@ static void gst_ts_record_sink_get_property(GObject *object, guint prop_id, GVal
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
   }
+}
+
+static void gst_ts_record_sink_get_property(GObject *object, guint prop_id, GValue *value,
+                                            GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "get_property",
+                             [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 
 // ---- GObject boilerplate ------------------------------------------------------------------
