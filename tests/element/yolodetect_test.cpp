@@ -453,6 +453,37 @@ TEST(YoloDetect, BadModelsAndSettingsAreClearErrors) {
   }
 }
 
+// Labels and classes that cannot be right are refused at start with the domain/code that
+// fits and the file or class named, in the message the user sees.
+TEST(YoloDetect, EmptyLabelsDirectoriesAndHugeClassIdsAreSettingsErrors) {
+  ScratchDir dir;
+  const std::string known = known_model(dir);
+  const std::string empty = dir.write("empty.txt", "");
+  const std::string comments = dir.write("comments.txt", "# names\n\n   \n# none yet\n");
+  const std::string folder = dir / "labels.d";
+  ASSERT_EQ(g_mkdir(folder.c_str(), 0700), 0);
+  struct Case {
+    std::string props;
+    gint code;        // GST_RESOURCE_ERROR
+    std::string text; // in the user message
+  };
+  const std::vector<Case> cases = {
+      {"labels=" + empty, GST_RESOURCE_ERROR_SETTINGS, empty},
+      {"labels=" + comments, GST_RESOURCE_ERROR_SETTINGS, comments},
+      {"labels=" + folder, GST_RESOURCE_ERROR_NOT_FOUND, folder},
+      {"classes=99999999999999999999", GST_RESOURCE_ERROR_SETTINGS, "99999999999999999999"},
+      {"classes=0x1", GST_RESOURCE_ERROR_SETTINGS, "0x1"},
+      {"classes=-1", GST_RESOURCE_ERROR_SETTINGS, "-1"},
+  };
+  for (const auto &c : cases) {
+    SCOPED_TRACE(c.props);
+    const PipelineError e = first_pipeline_error(
+        "videotestsrc num-buffers=1 ! yolodetect model=" + known + " " + c.props + " ! fakesink");
+    EXPECT_TRUE(e.matches(GST_RESOURCE_ERROR, c.code)) << e.message << " (" << e.debug << ")";
+    EXPECT_NE(e.message.find(c.text), std::string::npos) << e.message;
+  }
+}
+
 TEST(YoloDetect, UnsupportedFormatsAreRefusedAtNegotiation) {
   ScratchDir dir;
   GstElement *e = gst_element_factory_make("yolodetect", nullptr);

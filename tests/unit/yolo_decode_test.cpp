@@ -169,6 +169,19 @@ TEST(Names, ClassFilterByNameAndId) {
   EXPECT_THROW(parse_class_filter("3", names, 3), std::invalid_argument);
 }
 
+TEST(Names, ClassFilterRefusesHugeHexNegativeAndEmptyEntriesAsInvalidArgument) {
+  const std::vector<std::string> names = {"car", "truck", "bike"};
+  for (const char *bad : {"99999999999999999999", "0x1", "-1", "car,,bike", "car,", "1.0"}) {
+    SCOPED_TRACE(bad);
+    try {
+      parse_class_filter(bad, names, 3);
+      FAIL() << "accepted";
+    } catch (const std::invalid_argument &e) { // not out_of_range: a settings error
+      EXPECT_NE(std::string(e.what()).find("classes"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Latency, MeanAndP95OverTheWindow) {
   LatencyWindow w(100);
   for (int i = 1; i <= 100; ++i)

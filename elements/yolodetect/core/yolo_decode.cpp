@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <numeric>
+
+#include "parse_number.hpp"
 #include <sstream>
 
 namespace keepup::yolo {
@@ -264,18 +266,23 @@ std::string class_label(const std::vector<std::string> &names, int class_id) {
 std::vector<bool> parse_class_filter(const std::string &text, const std::vector<std::string> &names,
                                      int classes) {
   std::vector<bool> keep;
+  if (text.find_first_not_of(" \t") == std::string::npos)
+    return keep; // unset: every class
+  if (text.back() == ',')
+    throw std::invalid_argument("classes: '" + text + "' has an empty entry");
   std::istringstream in(text);
   std::string item;
   bool any = false;
   while (std::getline(in, item, ',')) {
     const auto first = item.find_first_not_of(" \t");
     if (first == std::string::npos)
-      continue;
+      throw std::invalid_argument("classes: '" + text + "' has an empty entry");
     item = item.substr(first, item.find_last_not_of(" \t") - first + 1);
-    int id = -1;
-    if (std::all_of(item.begin(), item.end(),
-                    [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); })) {
-      id = std::stoi(item);
+    long long id = -1;
+    if (std::all_of(item.begin(), item.end(), [](char ch) {
+          return std::isdigit(static_cast<unsigned char>(ch)) || ch == '-';
+        })) {
+      id = keepup::parse_integer(item).value_or(-1); // out of range: refused below
     } else {
       for (int k = 0; k < classes; ++k)
         if (class_label(names, k) == item)

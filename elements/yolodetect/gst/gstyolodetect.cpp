@@ -34,9 +34,12 @@
  * and inference-ms-p95 (last 256 inferences, network only), last-detections, input-size,
  * classes, layout, fixups (rewrites applied to the model).
  *
- * Errors: no model or a missing file: RESOURCE/NOT_FOUND; not ONNX, an output that is not a
- * YOLO tensor, or a model OpenCV cannot run: LIBRARY/INIT with what failed and how to export;
- * a bad `classes`, `labels` or `input-size`: RESOURCE/SETTINGS. Unsupported formats are
+ * Errors: no model, or a `model` / `labels` path that is missing, unreadable or a directory:
+ * RESOURCE/NOT_FOUND; not ONNX, an output that is not a YOLO tensor, or a model OpenCV cannot
+ * run: LIBRARY/INIT with what failed and how to export; a labels file with no names (empty,
+ * or only comments and blank lines) or not one name per model class, a `classes` entry that
+ * is empty, unknown or not a class id in range (decimal only), a wrong `input-size`:
+ * RESOURCE/SETTINGS. The message names the file or the entry. Unsupported formats are
  * refused at caps negotiation.
  *
  * ## Example launch line
@@ -61,6 +64,7 @@
 #include <gst/analytics/analytics.h>
 #endif
 
+#include "callback_guard.hpp"
 #include "keepup_metas.hpp"
 #include "latest_worker.hpp"
 #include "yolo_engine.hpp"
@@ -369,7 +373,7 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
   }
 }
 
-static gboolean gst_yolo_detect_start(GstBaseTransform *trans) {
+static gboolean start_impl(GstBaseTransform *trans) {
   auto *self = GST_YOLO_DETECT(trans);
   DetectSettings settings;
   {
@@ -392,12 +396,12 @@ static gboolean gst_yolo_detect_start(GstBaseTransform *trans) {
     es.decode.max_detections = settings.max_detections;
     es.classes = settings.classes;
     run->engine = std::make_unique<yolo::YoloEngine>(es);
-  } catch (const yolo::ModelNotFound &e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Cannot read the detection model"),
-                      ("%s", e.what()));
+  } catch (const yolo::ModelNotFound &e) { // the model or labels file, named in the message
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("yolodetect: %s", e.what()), ("%s", e.what()));
     return FALSE;
   } catch (const yolo::SettingsInvalid &e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid yolodetect settings"), ("%s", e.what()));
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid yolodetect settings: %s", e.what()),
+                      ("%s", e.what()));
     return FALSE;
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Cannot use the detection model"), ("%s", e.what()));
@@ -444,7 +448,14 @@ static gboolean gst_yolo_detect_start(GstBaseTransform *trans) {
   return TRUE;
 }
 
-static gboolean gst_yolo_detect_stop(GstBaseTransform *trans) {
+static gboolean gst_yolo_detect_start(GstBaseTransform *trans) {
+  // The engine's errors are mapped inside; this catches the rest (the async worker's thread).
+  return keepup::gstutil::guard(GST_ELEMENT(trans), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT,
+                                "yolodetect: cannot start", FALSE,
+                                [&] { return start_impl(trans); });
+}
+
+static gboolean stop_impl(GstBaseTransform *trans) {
   auto *self = GST_YOLO_DETECT(trans);
   std::shared_ptr<Running> run;
   {
@@ -454,6 +465,11 @@ static gboolean gst_yolo_detect_stop(GstBaseTransform *trans) {
   if (run && run->worker)
     run->worker->stop(); // joins: the worker holds no lock of ours while it runs
   return TRUE;
+}
+
+static gboolean gst_yolo_detect_stop(GstBaseTransform *trans) {
+  return keepup::gstutil::guard(GST_ELEMENT(trans), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SHUTDOWN,
+                                "yolodetect: cannot stop", FALSE, [&] { return stop_impl(trans); });
 }
 
 static gboolean gst_yolo_detect_set_info(GstVideoFilter *filter, GstCaps *, GstVideoInfo *in_info,
@@ -502,8 +518,8 @@ static GstStructure *make_stats(GstYoloDetect *self) {
   return s;
 }
 
-static void gst_yolo_detect_set_property(GObject *object, guint prop_id, const GValue *value,
-                                         GParamSpec *pspec) {
+static void set_property_impl(GObject *object, guint prop_id, const GValue *value,
+                              GParamSpec *pspec) {
   auto *self = GST_YOLO_DETECT(object);
   std::lock_guard<std::mutex> lk(self->priv->lock);
   DetectSettings &s = self->priv->settings;
@@ -552,8 +568,13 @@ static void gst_yolo_detect_set_property(GObject *object, guint prop_id, const G
   }
 }
 
-static void gst_yolo_detect_get_property(GObject *object, guint prop_id, GValue *value,
+static void gst_yolo_detect_set_property(GObject *object, guint prop_id, const GValue *value,
                                          GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "set_property",
+                             [&] { set_property_impl(object, prop_id, value, pspec); });
+}
+
+static void get_property_impl(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_YOLO_DETECT(object);
   if (prop_id == PROP_STATS) {
     g_value_take_boxed(value, make_stats(self));
@@ -601,6 +622,12 @@ static void gst_yolo_detect_get_property(GObject *object, guint prop_id, GValue 
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
+}
+
+static void gst_yolo_detect_get_property(GObject *object, guint prop_id, GValue *value,
+                                         GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "get_property",
+                             [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 
 static void gst_yolo_detect_finalize(GObject *object) {

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +18,9 @@ const char *kExportAdvice =
     "`yolo export model=yolov8n.pt format=onnx opset=12 dynamic=False simplify=False imgsz=640`";
 
 std::string read_file(const std::string &path, const char *what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) // a folder opens, and reads as empty
+    throw ModelNotFound(std::string("cannot read ") + what + " '" + path + "': it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw ModelNotFound(std::string("cannot open ") + what + " '" + path +
@@ -89,6 +93,9 @@ YoloEngine::YoloEngine(const EngineSettings &settings) : decode_(settings.decode
   std::vector<std::string> names;
   if (!settings.labels_path.empty()) {
     names = parse_labels_file(read_file(settings.labels_path, "labels file"));
+    if (names.empty())
+      throw SettingsInvalid("the labels file '" + settings.labels_path +
+                            "' has no names (it is empty, or only comments and blank lines)");
     info_.names_source = "labels";
   } else {
     for (const auto &[key, value] : model_info.metadata)
