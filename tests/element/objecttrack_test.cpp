@@ -198,6 +198,24 @@ TEST(ObjectTrack, BadPropertyStringsAreRefusedAtStart) {
   }
 }
 
+TEST(ObjectTrack, DegenerateAndNonDecimalPropertyStringsAreSettingsErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"roi=\"0,0;10,10;20,20\"", "roi:"},
+      {"roi=\"0,0;10,0;;10,10\"", "roi:"},
+      {"roi=\"0,0;0x10,0;10,10\"", "0x10"},
+      {"lines=\"gate:0,0,,10,10\"", "lines:"},
+      {"lines=\"gate:0x0,0,10,10\"", "0x0"},
+      {"calibration=\"0x0,0:0,0;100,0:10,0;100,100:10,10;0,100:0,10\"", "calibration:"},
+  };
+  for (const auto &[props, text] : cases) {
+    SCOPED_TRACE(props);
+    const PipelineError e =
+        first_pipeline_error("videotestsrc num-buffers=1 ! objecttrack " + props + " ! fakesink");
+    EXPECT_TRUE(e.matches(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS)) << e.message;
+    EXPECT_NE(e.message.find(text), std::string::npos) << "named in the message: " << e.message;
+  }
+}
+
 // The overlay draws where the boxes are and nowhere else, in every format, with strides
 // padded (width 638).
 TEST(DetectOverlay, PixelsChangeWhereBoxesAreDrawnInEveryFormat) {

@@ -275,6 +275,44 @@ TEST(Geometry, CrossingDirectionAndSegmentBounds) {
   EXPECT_EQ(crossing(line, {0, 5}, {1, 5}), 0);
 }
 
+// Every part of a property string is checked: no empty fields, decimal numbers only (hex and
+// trailing junk refused, the C locale never consulted), a polygon that encloses an area.
+TEST(Geometry, PropertyStringsAreStrict) {
+  auto refuses = [](auto parse, const std::string &text, const std::string &property,
+                    const std::string &part) {
+    SCOPED_TRACE(text);
+    try {
+      parse(text);
+      ADD_FAILURE() << "accepted";
+    } catch (const ParseError &e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(property + ":", 0), 0U) << what;
+      EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  };
+  const auto roi = [](const std::string &t) { return parse_polygon(t); };
+  const auto lines = [](const std::string &t) { return parse_lines(t); };
+  const auto calibration = [](const std::string &t) { return parse_calibration(t); };
+  refuses(roi, "0,0;10,10;20,20", "roi", "area");  // collinear
+  refuses(roi, "5,5;5,5;5,5;5,5", "roi", "area");  // one point four times
+  refuses(roi, "0,0;10,0;;10,10", "roi", "empty"); // empty field
+  refuses(roi, "0,0;10,0;10,10;", "roi", "empty"); // trailing separator
+  refuses(roi, "0,0;10,,0;10,10", "roi", "empty"); // empty coordinate
+  refuses(roi, "0,0;0x10,0;10,10", "roi", "0x10"); // hex
+  refuses(roi, "0,0;10,0;10,1e", "roi", "1e");     // junk
+  refuses(roi, "0,0;10,0;10, inf", "roi", "inf");
+  refuses(lines, "gate:0,0,,10,10", "lines", "empty");
+  refuses(lines, "gate:0x0,0,10,10", "lines", "0x0");
+  refuses(lines, "gate:0,0,10,10;;exit:1,1,5,5", "lines", "empty");
+  refuses(lines, "gate:+1,0,10,10", "lines", "+1");
+  refuses(calibration, "0x0,0:0,0;100,0:10,0;100,100:10,10;0,100:0,10", "calibration", "0x0");
+  refuses(calibration, "0,0:0,0;;100,0:10,0;100,100:10,10;0,100:0,10", "calibration", "empty");
+  refuses(calibration, "0,0:0,0;100,0:10,0;100,100:10,10;0,100:0,", "calibration", "empty");
+  // Decimal notation with a point, spaces around fields, negative and exponent numbers pass.
+  EXPECT_NO_THROW(parse_polygon(" 0.5,0 ; 10.25,0 ; 10,-1e1 "));
+  EXPECT_NO_THROW(parse_lines("gate: 0.5, 0, 10, 10"));
+}
+
 TEST(Geometry, PropertyStringsAreCheckedWithClearMessages) {
   EXPECT_NO_THROW(parse_calibration("0,0:0,0;100,0:10,0;100,100:10,10;0,100:0,10"));
   try {

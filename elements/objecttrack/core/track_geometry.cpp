@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "track_geometry.hpp"
 
+#include "parse_number.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <set>
-#include <sstream>
 
 namespace keepup::track {
 
@@ -50,36 +51,43 @@ double cross(const Point &o, const Point &a, const Point &b) {
   return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
 }
 
-std::vector<std::string> split(const std::string &text, char sep) {
+// Fields between `sep`, trimmed of spaces and tabs. An empty field (",,", a leading or
+// trailing separator) is an error naming the property: it is a typo, never "skip it".
+std::vector<std::string> split(const std::string &text, char sep, const std::string &context) {
   std::vector<std::string> parts;
-  std::string item;
-  std::istringstream in(text);
-  while (std::getline(in, item, sep)) {
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t end = std::min(text.find(sep, start), text.size());
+    const std::string item = text.substr(start, end - start);
     const auto first = item.find_first_not_of(" \t");
     if (first == std::string::npos)
-      continue;
+      throw ParseError(context + ": empty field in '" + text + "'");
     parts.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
+    if (end == text.size())
+      return parts;
+    start = end + 1;
   }
-  return parts;
 }
 
 double number(const std::string &text, const std::string &context) {
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used != text.size() || !std::isfinite(v))
-      throw std::invalid_argument(text);
-    return v;
-  } catch (const std::exception &) {
-    throw ParseError(context + ": '" + text + "' is not a number");
-  }
+  if (const std::optional<double> v = parse_decimal(text))
+    return *v;
+  throw ParseError(context + ": '" + text + "' is not a number (decimal, e.g. 12 or -3.5)");
 }
 
 Point point(const std::string &text, const std::string &context) {
-  const auto xy = split(text, ',');
+  const auto xy = split(text, ',', context);
   if (xy.size() != 2)
     throw ParseError(context + ": '" + text + "' is not a point x,y");
   return {number(xy[0], context), number(xy[1], context)};
+}
+
+// Twice the signed area (shoelace); 0 for points on one line.
+double doubled_area(const std::vector<Point> &poly) {
+  double sum = 0;
+  for (std::size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++)
+    sum += poly[j].x * poly[i].y - poly[i].x * poly[j].y;
+  return sum;
 }
 
 } // namespace
@@ -152,13 +160,13 @@ bool inside_polygon(const std::vector<Point> &poly, const Point &p) {
 }
 
 Homography parse_calibration(const std::string &text) {
-  const auto pairs = split(text, ';');
+  const auto pairs = split(text, ';', "calibration");
   if (pairs.size() != 4)
     throw ParseError("calibration: needs four 'x,y:X,Y' pairs separated by ';', got " +
                      std::to_string(pairs.size()));
   std::array<Point, 4> img, gnd;
   for (std::size_t i = 0; i < 4; ++i) {
-    const auto halves = split(pairs[i], ':');
+    const auto halves = split(pairs[i], ':', "calibration");
     if (halves.size() != 2)
       throw ParseError("calibration: '" + pairs[i] + "' is not 'x,y:X,Y'");
     img[i] = point(halves[0], "calibration");
@@ -169,18 +177,21 @@ Homography parse_calibration(const std::string &text) {
 
 std::vector<Point> parse_polygon(const std::string &text) {
   std::vector<Point> poly;
-  for (const auto &p : split(text, ';'))
+  for (const auto &p : split(text, ';', "roi"))
     poly.push_back(point(p, "roi"));
   if (poly.size() < 3)
     throw ParseError("roi: a polygon needs at least 3 points 'x,y;x,y;x,y', got " +
                      std::to_string(poly.size()));
+  if (std::abs(doubled_area(poly)) < 1e-6)
+    throw ParseError("roi: the polygon '" + text +
+                     "' encloses no area (its points are on one line or repeated)");
   return poly;
 }
 
 std::vector<CountLine> parse_lines(const std::string &text) {
   std::vector<CountLine> lines;
   std::set<std::string> names;
-  for (const auto &item : split(text, ';')) {
+  for (const auto &item : split(text, ';', "lines")) {
     const auto colon = item.find(':');
     if (colon == std::string::npos || colon == 0)
       throw ParseError("lines: '" + item + "' is not 'name:x1,y1,x2,y2'");
@@ -192,7 +203,7 @@ std::vector<CountLine> parse_lines(const std::string &text) {
       throw ParseError("lines: name '" + line.name + "' may only use letters, digits, _ and -");
     if (!names.insert(line.name).second)
       throw ParseError("lines: name '" + line.name + "' is used twice");
-    const auto coords = split(item.substr(colon + 1), ',');
+    const auto coords = split(item.substr(colon + 1), ',', "lines");
     if (coords.size() != 4)
       throw ParseError("lines: '" + item + "' needs four numbers x1,y1,x2,y2");
     line.a = {number(coords[0], "lines"), number(coords[1], "lines")};

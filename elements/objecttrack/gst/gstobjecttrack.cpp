@@ -38,7 +38,9 @@
  * `lines`, a structure with `<name>-forward` / `<name>-backward` counts.
  *
  * Bad `calibration`, `roi` or `lines` strings are logged when set and refused at start with
- * RESOURCE/SETTINGS naming the bad part.
+ * RESOURCE/SETTINGS naming the property and the bad part: empty fields, numbers that are not
+ * plain decimal (hex, inf, trailing text; parsed without the C locale), a polygon with no
+ * area.
  *
  * ## Example launch line
  * |[
@@ -59,6 +61,7 @@
 
 #include <gst/video/gstvideometa.h>
 
+#include "callback_guard.hpp"
 #include "keepup_metas.hpp"
 #include "tracker.hpp"
 
@@ -273,7 +276,7 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
   }
 }
 
-static gboolean gst_object_track_start(GstBaseTransform *trans) {
+static gboolean start_impl(GstBaseTransform *trans) {
   auto *self = GST_OBJECT_TRACK(trans);
   TrackSettings s;
   {
@@ -291,7 +294,8 @@ static gboolean gst_object_track_start(GstBaseTransform *trans) {
     if (!s.lines.empty())
       config.lines = track::parse_lines(s.lines);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid objecttrack settings"), ("%s", e.what()));
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid objecttrack settings: %s", e.what()),
+                      ("%s", e.what()));
     return FALSE;
   }
   auto run = std::make_shared<Tracking>(config);
@@ -303,6 +307,12 @@ static gboolean gst_object_track_start(GstBaseTransform *trans) {
   return TRUE;
 }
 
+static gboolean gst_object_track_start(GstBaseTransform *trans) {
+  return keepup::gstutil::guard(GST_ELEMENT(trans), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT,
+                                "objecttrack: cannot start", FALSE,
+                                [&] { return start_impl(trans); });
+}
+
 static gboolean gst_object_track_stop(GstBaseTransform *trans) {
   auto *self = GST_OBJECT_TRACK(trans);
   std::lock_guard<std::mutex> lk(self->priv->lock);
@@ -310,7 +320,7 @@ static gboolean gst_object_track_stop(GstBaseTransform *trans) {
   return TRUE;
 }
 
-static gboolean gst_object_track_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
+static gboolean set_caps_impl(GstBaseTransform *trans, GstCaps *incaps, GstCaps *) {
   auto *self = GST_OBJECT_TRACK(trans);
   gint width = 0, height = 0;
   GstStructure *s = gst_caps_get_structure(incaps, 0);
@@ -322,8 +332,15 @@ static gboolean gst_object_track_set_caps(GstBaseTransform *trans, GstCaps *inca
   return TRUE;
 }
 
+static gboolean gst_object_track_set_caps(GstBaseTransform *trans, GstCaps *incaps,
+                                          GstCaps *outcaps) {
+  return keepup::gstutil::guard(GST_ELEMENT(trans), GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+                                "objecttrack: cannot use these caps", FALSE,
+                                [&] { return set_caps_impl(trans, incaps, outcaps); });
+}
+
 // Flushing seeks and discontinuities in time: tracks from before would predict nonsense.
-static gboolean gst_object_track_sink_event(GstBaseTransform *trans, GstEvent *event) {
+static gboolean sink_event_impl(GstBaseTransform *trans, GstEvent *event) {
   auto *self = GST_OBJECT_TRACK(trans);
   if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
     std::lock_guard<std::mutex> lk(self->priv->lock);
@@ -331,6 +348,12 @@ static gboolean gst_object_track_sink_event(GstBaseTransform *trans, GstEvent *e
       self->priv->run->tracker.reset();
   }
   return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
+}
+
+static gboolean gst_object_track_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  return keepup::gstutil::guard(GST_ELEMENT(trans), GST_CORE_ERROR, GST_CORE_ERROR_EVENT,
+                                "objecttrack: event handling failed", FALSE,
+                                [&] { return sink_event_impl(trans, event); });
 }
 
 static GstStructure *make_stats(GstObjectTrack *self) {
@@ -380,8 +403,8 @@ static void check_string(GstObjectTrack *self, const char *what, const std::stri
   }
 }
 
-static void gst_object_track_set_property(GObject *object, guint prop_id, const GValue *value,
-                                          GParamSpec *pspec) {
+static void set_property_impl(GObject *object, guint prop_id, const GValue *value,
+                              GParamSpec *pspec) {
   auto *self = GST_OBJECT_TRACK(object);
   std::string text;
   if (G_VALUE_HOLDS_STRING(value))
@@ -442,8 +465,13 @@ static void gst_object_track_set_property(GObject *object, guint prop_id, const 
     check_string(self, "lines", text);
 }
 
-static void gst_object_track_get_property(GObject *object, guint prop_id, GValue *value,
+static void gst_object_track_set_property(GObject *object, guint prop_id, const GValue *value,
                                           GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "set_property",
+                             [&] { set_property_impl(object, prop_id, value, pspec); });
+}
+
+static void get_property_impl(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_OBJECT_TRACK(object);
   if (prop_id == PROP_STATS) {
     g_value_take_boxed(value, make_stats(self));
@@ -494,6 +522,12 @@ static void gst_object_track_get_property(GObject *object, guint prop_id, GValue
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
+}
+
+static void gst_object_track_get_property(GObject *object, guint prop_id, GValue *value,
+                                          GParamSpec *pspec) {
+  keepup::gstutil::guard_log(object, "get_property",
+                             [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 
 static void gst_object_track_finalize(GObject *object) {
