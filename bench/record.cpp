@@ -184,13 +184,14 @@ int main(int argc, char **argv) {
     Server server(fresh_dir("latency"));
     std::printf("time from POST to the first recorded frame (720p30 H.264, loopback)\n");
     for (int n = 1; n <= 2; ++n) {
-      GPid pub = publisher(server, "s" + std::to_string(n), 4);
+      const std::string stream = std::string("s").append(std::to_string(n));
+      GPid pub = publisher(server, stream, 4);
       double ms = -1;
       for (int i = 0; i < 400 && ms < 0; ++i) {
         const auto st = server.status();
         if (!st.is_discarded())
           for (const auto &s : st["sessions"])
-            if (s["stream"] == "s" + std::to_string(n))
+            if (s["stream"] == stream)
               ms = s.value("first_frame_ms", -1.0);
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
       }
