@@ -10,7 +10,16 @@ set -euo pipefail
 build=${1:-build}
 seconds=${2:-10}
 out="$build/record-demo"
-port=${RECORD_DEMO_PORT:-18089}
+# The first port from 18089 on that nobody listens on (RECORD_DEMO_PORT to choose one).
+port=${RECORD_DEMO_PORT:-}
+if [ -z "$port" ]; then
+  for candidate in $(seq 18089 18189); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+      port=$candidate
+      break
+    fi
+  done
+fi
 rm -rf "$out"
 mkdir -p "$out"
 GST_TRACERS="stagelatency(interval=0)" "$build/bin/keepup-record" --listen "127.0.0.1:$port" \
@@ -19,6 +28,7 @@ server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 up=0
 for _ in $(seq 100); do
+  kill -0 "$server" 2>/dev/null || break
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     up=1
     break
@@ -26,7 +36,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 if [ "$up" != 1 ]; then
-  echo "demo.sh: keepup-record did not listen on 127.0.0.1:$port within 10 s" >&2
+  echo "demo.sh: keepup-record is not listening on 127.0.0.1:$port" >&2
   cat "$out/server.log" >&2
   exit 1
 fi
