@@ -223,7 +223,17 @@ template <typename T> T stat_of(App &app, const char *element, const char *field
 }
 
 // Renders the generated scene into appsrc: frame n at PTS n/30 s. Live: paced by the clock.
+void feed_frames(App *app);
+
 void feed(App *app) {
+  try {
+    feed_frames(app);
+  } catch (const std::exception &e) { // an exception leaving a std::thread ends the process
+    keepup::apps::post_error(app->pipeline, "keepup-analyze: generating the test scene", e);
+  }
+}
+
+void feed_frames(App *app) {
   GstElement *src = by_name(*app, "src");
   const int total = (app->opt.seconds > 0 ? app->opt.seconds : 20) * kTestFps;
   const double mpp = app->scene->metres_per_pixel();
@@ -263,8 +273,20 @@ void feed(App *app) {
 }
 
 // Per frame after tracking: one JSON line.
+void write_frame_line(App &app, GstPad *pad, GstPadProbeInfo *info);
+
 GstPadProbeReturn on_tracked(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
   auto &app = *static_cast<App *>(data);
+  try {
+    write_frame_line(app, pad, info);
+  } catch (const std::exception &e) {
+    keepup::apps::post_error(app.pipeline, "keepup-analyze: writing the track line", e);
+    return GST_PAD_PROBE_REMOVE;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void write_frame_line(App &app, GstPad *pad, GstPadProbeInfo *info) {
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
   const guint64 n = ++app.frames_out;
   if (n == 1) {
@@ -279,7 +301,7 @@ GstPadProbeReturn on_tracked(GstPad *pad, GstPadProbeInfo *info, gpointer data) 
     }
   }
   if (!app.meta)
-    return GST_PAD_PROBE_OK;
+    return;
   const GstClockTime pts = GST_BUFFER_PTS(buf);
   // Frame numbers count from the start of the stream, so frame N here is frame N of the
   // input (and of MOT ground truth).
@@ -340,8 +362,10 @@ GstPadProbeReturn on_tracked(GstPad *pad, GstPadProbeInfo *info, gpointer data) 
     objects.push_back(o);
   }
   line["objects"] = objects;
-  std::fprintf(app.meta, "%s\n", line.dump().c_str());
-  return GST_PAD_PROBE_OK;
+  // Labels come from the user's model or labels file: bytes that are not UTF-8 are replaced
+  // rather than thrown on.
+  std::fprintf(app.meta, "%s\n",
+               line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 void progress(App &app) {

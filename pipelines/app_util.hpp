@@ -5,6 +5,7 @@
 #include <gst/gst.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 
 namespace keepup::apps {
@@ -32,6 +33,16 @@ inline void send_eos_with_watchdog(GstElement *pipeline, GMainLoop *loop, bool *
       },
       new Watchdog{loop, failed, seconds, who},
       [](gpointer data) { delete static_cast<Watchdog *>(data); });
+}
+
+// For code running on a streaming thread or a thread of the app's own (pad probes, feeders),
+// where an exception must not escape into C: turns it into an ERROR message on the
+// pipeline's bus, so the main loop reports it and stops like for any element error.
+inline void post_error(GstElement *pipeline, const char *who, const std::exception &e) {
+  GError *err = g_error_new(GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "%s: %s", who, e.what());
+  gst_element_post_message(pipeline,
+                           gst_message_new_error(GST_OBJECT(pipeline), err, "exception in app"));
+  g_error_free(err);
 }
 
 } // namespace keepup::apps
