@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "mot_metrics.hpp"
 #include "tracker.hpp"
 
 using namespace keepup::track;
@@ -334,4 +335,24 @@ TEST(Geometry, PropertyStringsAreCheckedWithClearMessages) {
   EXPECT_EQ(lines[1].name, "south");
   EXPECT_TRUE(inside_polygon(parse_polygon("0,0;10,0;10,10;0,10"), {5, 5}));
   EXPECT_FALSE(inside_polygon(parse_polygon("0,0;10,0;10,10;0,10"), {15, 5}));
+}
+
+TEST(Geometry, CalibrationThatDoesNotMapItsOwnPointsIsRejected) {
+  // Fuzzer finds: the solved homography is NaN, or misses the points by far.
+  EXPECT_THROW(
+      parse_calibration("0,0:0,0;10,0:0,4;10,10:1,0;1,80:1,8888888888888888888888888888880"),
+      ParseError);
+  EXPECT_THROW(parse_calibration("100,700:0,0;1180,1e30:4,0;900,300:28,40;380,300:0,40"),
+               ParseError);
+  const Homography h = parse_calibration("100,700:0,0;1180,700:4,0;900,300:4,40;380,300:0,40");
+  EXPECT_NEAR(h.to_ground({900, 300}).y, 40, 1e-6);
+}
+
+TEST(MotMetrics, GroundTruthRejectsNonFiniteOutOfRangeAndGarbage) {
+  EXPECT_THROW(parse_mot_gt("1,nan,0,0,10,10\n"), std::invalid_argument);
+  EXPECT_THROW(parse_mot_gt("1e30,1,0,0,10,10\n"), std::invalid_argument);
+  EXPECT_THROW(parse_mot_gt("1abc,1,0,0,10,10\n"), std::invalid_argument);
+  const auto seq = parse_mot_gt("2, 7,0,0,10,10\r\n");
+  ASSERT_EQ(seq.at(2).size(), 1U);
+  EXPECT_EQ(seq.at(2)[0].id, 7);
 }

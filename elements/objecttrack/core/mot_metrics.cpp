@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
+#include "parse_number.hpp"
 #include "tracker.hpp"
 
 namespace keepup::track {
@@ -168,6 +170,32 @@ MotResult evaluate(const MotSequence &gt, const MotSequence &hyp, double iou_thr
   return r;
 }
 
+namespace {
+
+// One MOT field: a finite decimal (strict, see parse_number.hpp), spaces, tabs and a CR around
+// it allowed.
+double mot_field(std::string_view field, int line_no) {
+  const auto first = field.find_first_not_of(" \t\r");
+  const auto trimmed = first == std::string_view::npos
+                           ? std::string_view()
+                           : field.substr(first, field.find_last_not_of(" \t\r") - first + 1);
+  if (const std::optional<double> v = parse_decimal(trimmed))
+    return *v;
+  throw std::invalid_argument("MOT line " + std::to_string(line_no) + ": '" + std::string(trimmed) +
+                              "' is not a finite number");
+}
+
+// A frame number or id: truncated towards zero as before, but within +-2^53 (exact in a double
+// and far from the int64 limits, so the conversion is defined).
+std::int64_t mot_integer(double v, const char *what, int line_no) {
+  if (!(std::abs(v) <= 9007199254740992.0))
+    throw std::invalid_argument("MOT line " + std::to_string(line_no) + ": " + what +
+                                " is out of range");
+  return static_cast<std::int64_t>(v);
+}
+
+} // namespace
+
 MotSequence parse_mot_gt(const std::string &text) {
   MotSequence seq;
   std::istringstream in(text);
@@ -181,17 +209,17 @@ MotSequence parse_mot_gt(const std::string &text) {
     std::istringstream fields(line);
     std::string field;
     while (std::getline(fields, field, ','))
-      v.push_back(std::stod(field));
+      v.push_back(mot_field(field, line_no));
     if (v.size() < 6)
       throw std::invalid_argument("MOT line " + std::to_string(line_no) +
                                   ": needs at least frame,id,left,top,width,height");
     MotObject o;
-    o.id = static_cast<std::int64_t>(v[1]);
+    o.id = mot_integer(v[1], "id", line_no);
     o.box = {v[2], v[3], v[2] + v[4], v[3] + v[5]};
     o.ignore = v.size() > 6 && v[6] == 0.0;
     if (v.size() > 9 && v[9] >= 0)
       o.speed_kmh = v[9];
-    seq[static_cast<std::int64_t>(v[0])].push_back(o);
+    seq[mot_integer(v[0], "frame", line_no)].push_back(o);
   }
   return seq;
 }

@@ -114,9 +114,25 @@ Homography Homography::from_points(const std::array<Point, 4> &img,
   if (!solve(a, b, h))
     throw ParseError("calibration: the four point pairs do not define a homography");
   Homography out;
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 8; ++i) {
     out.h_[static_cast<std::size_t>(i)] = h[static_cast<std::size_t>(i)];
+    if (!std::isfinite(h[static_cast<std::size_t>(i)]))
+      throw ParseError("calibration: the four point pairs give no finite homography "
+                       "(coordinates too large or too far apart)");
+  }
   out.h_[8] = 1.0;
+  // Rounding can leave a solution that does not map the points it was built from (very large
+  // or badly scaled coordinates): check each image point lands on its ground point.
+  double scale = 1;
+  for (const Point &g : gnd)
+    scale = std::max({scale, std::abs(g.x), std::abs(g.y)});
+  for (int i = 0; i < 4; ++i) {
+    const Point g = out.to_ground(img[i]);
+    if (!(std::abs(g.x - gnd[i].x) <= 1e-4 * scale && std::abs(g.y - gnd[i].y) <= 1e-4 * scale))
+      throw ParseError("calibration: the homography does not map image point " +
+                       std::to_string(i + 1) +
+                       " onto its ground point (coordinates too large or badly scaled)");
+  }
   return out;
 }
 

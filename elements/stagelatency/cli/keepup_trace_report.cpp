@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <sstream>
 #include <string>
@@ -165,6 +166,48 @@ std::string timeline_svg(double t_end, const std::vector<json> &gaps, const std:
   return o.str();
 }
 
+// The fields the report reads, with the JSON type each must have when present. A record
+// with another type there (a line that is not an object, "t":"soon", stages not a list)
+// would throw from json::value() while rendering: such lines are skipped instead.
+bool fields_ok(const json &j, std::initializer_list<const char *> numbers,
+               std::initializer_list<const char *> strings) {
+  if (!j.is_object())
+    return false;
+  for (const char *k : numbers)
+    if (j.contains(k) && !j[k].is_number())
+      return false;
+  for (const char *k : strings)
+    if (j.contains(k) && !j[k].is_string())
+      return false;
+  return true;
+}
+
+bool stages_ok(const json &stages, std::initializer_list<const char *> numbers) {
+  if (!stages.is_array())
+    return false;
+  for (const auto &s : stages)
+    if (!fields_ok(s, numbers, {"element", "kind"}))
+      return false;
+  return true;
+}
+
+// Checks a record and gives a gap without "stages" an empty list. False: skip the line.
+bool usable_record(json &j) {
+  if (!fields_ok(j, {"t", "gap_s", "idle_s", "rss_mb", "dropped", "ms"},
+                 {"type", "element", "pad", "src"}))
+    return false;
+  const std::string type = j.value("type", "");
+  if (type == "summary" && j.contains("stages"))
+    return stages_ok(j["stages"], {"buffers", "fps", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
+                                   "max_ms", "share", "max_gap_ms"});
+  if (type == "gap") {
+    if (!j.contains("stages"))
+      j["stages"] = json::array();
+    return stages_ok(j["stages"], {"s"});
+  }
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -211,6 +254,12 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "%s:%d: not JSON (%s), skipped\n", in.c_str(), lineno, e.what());
       continue;
     }
+    if (!usable_record(j)) {
+      if (++bad <= 3)
+        std::fprintf(stderr, "%s:%d: not a stagelatency record (wrong field types), skipped\n",
+                     in.c_str(), lineno);
+      continue;
+    }
     const std::string type = j.value("type", "");
     t_end = std::max(t_end, j.value("t", 0.0));
     if (type == "summary")
@@ -227,6 +276,8 @@ int main(int argc, char **argv) {
       s.points.emplace_back(j.value("t", 0.0), j.value("dropped", 0.0));
     }
   }
+  if (bad > 3)
+    std::fprintf(stderr, "%s: %d lines skipped in all\n", in.c_str(), bad);
   if (lineno == 0 || (last_summary.is_null() && gaps.empty() && rss.points.empty())) {
     std::fprintf(stderr, "%s holds no stagelatency records\n", in.c_str());
     return 1;
@@ -255,10 +306,10 @@ int main(int argc, char **argv) {
        "<th>max</th><th>share</th><th>max gap ms</th></tr>";
   for (const auto &s : stages)
     h << "<tr><td>" << esc(s.value("element", "")) << "</td><td>" << esc(s.value("kind", ""))
-      << "</td><td>" << s.value("buffers", 0) << "</td><td>" << fmt(s.value("fps", 0.0), 1)
-      << "</td><td>" << fmt(s.value("mean_ms", 0.0)) << "</td><td>" << fmt(s.value("p50_ms", 0.0))
-      << "</td><td>" << fmt(s.value("p95_ms", 0.0)) << "</td><td>" << fmt(s.value("p99_ms", 0.0))
-      << "</td><td>" << fmt(s.value("max_ms", 0.0)) << "</td><td>"
+      << "</td><td>" << fmt(s.value("buffers", 0.0), 0) << "</td><td>"
+      << fmt(s.value("fps", 0.0), 1) << "</td><td>" << fmt(s.value("mean_ms", 0.0)) << "</td><td>"
+      << fmt(s.value("p50_ms", 0.0)) << "</td><td>" << fmt(s.value("p95_ms", 0.0)) << "</td><td>"
+      << fmt(s.value("p99_ms", 0.0)) << "</td><td>" << fmt(s.value("max_ms", 0.0)) << "</td><td>"
       << fmt(100 * s.value("share", 0.0), 1) << "%</td><td>" << fmt(s.value("max_gap_ms", 0.0), 1)
       << "</td></tr>";
   h << "</table><h2>Per-stage time distributions</h2><p>Exclusive time per buffer, log scale: "
