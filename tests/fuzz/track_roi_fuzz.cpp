@@ -24,7 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string again;
   for (const auto &p : roi) {
     FUZZ_CHECK(keepup::fuzz::finite(p));
-    again += (again.empty() ? "" : ";") + exact(p);
+    if (!again.empty())
+      again += ';';
+    again += exact(p); // appended, not "lit" + string&&: GCC 12's -Wrestrict misfires on that
   }
   // What the element prints back (get_property) parses to the same polygon.
   const auto reread = track::parse_polygon(again);
