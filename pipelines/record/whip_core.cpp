@@ -212,6 +212,32 @@ std::string unique_recording_path(const std::string &dir, const std::string &str
   return path;
 }
 
+std::vector<std::uint8_t> h264_slices_only(const std::uint8_t *data, std::size_t size) {
+  // Offsets of the three-byte start codes; a zero before one belongs to it (four-byte form).
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0; i + 3 <= size; ++i)
+    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) {
+      starts.push_back(
+          i > 0 && data[i - 1] == 0 && (starts.empty() || starts.back() + 3 < i) ? i - 1 : i);
+      i += 2;
+    }
+  std::vector<std::uint8_t> out;
+  for (std::size_t n = 0; n < starts.size(); ++n) {
+    const std::size_t begin = starts[n];
+    const std::size_t end = n + 1 < starts.size() ? starts[n + 1] : size;
+    std::size_t header = begin;
+    while (header < end && data[header] == 0)
+      ++header;
+    ++header; // the 0x01
+    if (header >= end)
+      continue;
+    const int type = data[header] & 0x1f;
+    if (type >= 1 && type <= 5)
+      out.insert(out.end(), data + begin, data + end);
+  }
+  return out;
+}
+
 std::vector<std::uintptr_t> ConnectionTable::opened(std::uintptr_t id, int64_t now_us) {
   conns_[id] = Conn{now_us, false};
   std::vector<std::uintptr_t> close;
@@ -241,6 +267,14 @@ void ConnectionTable::busy(std::uintptr_t id, int64_t now_us) {
 void ConnectionTable::idle(std::uintptr_t id, int64_t now_us) {
   if (auto it = conns_.find(id); it != conns_.end())
     it->second = Conn{now_us, false};
+}
+
+std::vector<std::uintptr_t> ConnectionTable::idle_connections() const {
+  std::vector<std::uintptr_t> out;
+  for (const auto &[id, c] : conns_)
+    if (!c.busy)
+      out.push_back(id);
+  return out;
 }
 
 std::vector<std::uintptr_t> ConnectionTable::expired(int64_t now_us) const {

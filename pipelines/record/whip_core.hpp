@@ -89,6 +89,11 @@ private:
   bool have_last_pts_ = false;
 };
 
+// The coded slices (NAL types 1-5, with their start codes) of an H.264 byte-stream chunk:
+// what the second part of a split picture keeps when it is appended to the first, so the
+// joined unit has one set of SPS/PPS/AUD/SEI at its start and stays one access unit.
+std::vector<std::uint8_t> h264_slices_only(const std::uint8_t *data, std::size_t size);
+
 // The HTTP connections a server holds, for closing idle ones and bounding their number.
 // Time is injected (microseconds, any monotonic origin). A connection is busy from the start
 // of a request's headers to its response; idle otherwise (also before its first byte, which
@@ -106,6 +111,8 @@ public:
   void closed(std::uintptr_t id) { conns_.erase(id); }
   // Idle for longer than the timeout.
   std::vector<std::uintptr_t> expired(int64_t now_us) const;
+  // Every idle connection (to look for peers that went away).
+  std::vector<std::uintptr_t> idle_connections() const;
   std::size_t size() const { return conns_.size(); }
 
 private:

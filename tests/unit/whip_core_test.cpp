@@ -196,6 +196,7 @@ TEST(WhipCore, ConnectionTableClosesIdleAndBoundsTheCount) {
   EXPECT_EQ(t.size(), 3U);
   t.idle(2, 41 * s);
   EXPECT_EQ(t.expired(71 * s), (std::vector<std::uintptr_t>{2, 3, 4}));
+  EXPECT_EQ(t.idle_connections(), (std::vector<std::uintptr_t>{2, 3, 4}));
   t.closed(3);
   // All busy: the newcomer itself is refused.
   t.busy(2, 72 * s);
@@ -204,4 +205,21 @@ TEST(WhipCore, ConnectionTableClosesIdleAndBoundsTheCount) {
   t.busy(5, 73 * s);
   EXPECT_EQ(t.opened(6, 74 * s), (std::vector<std::uintptr_t>{6}));
   EXPECT_EQ(t.size(), 3U);
+}
+
+TEST(WhipCore, SecondPartOfASplitPictureKeepsOnlyItsSlices) {
+  // SPS, PPS, AUD, IDR slice, SEI, IDR slice: 4- and 3-byte start codes.
+  const std::vector<std::uint8_t> in = {0, 0, 0, 1,    0x67, 0x42, 0xc0, //
+                                        0, 0, 0, 1,    0x68, 0xce,       //
+                                        0, 0, 1, 0x09, 0xf0,             //
+                                        0, 0, 0, 1,    0x65, 0x88, 0x80, //
+                                        0, 0, 1, 0x06, 0x05,             //
+                                        0, 0, 1, 0x65, 0x00, 0x11};
+  const std::vector<std::uint8_t> want = {0, 0, 0, 1, 0x65, 0x88, 0x80, 0, 0, 1, 0x65, 0x00, 0x11};
+  EXPECT_EQ(h264_slices_only(in.data(), in.size()), want);
+  const std::vector<std::uint8_t> p_slice = {0, 0, 0, 1, 0x41, 0x9a};
+  EXPECT_EQ(h264_slices_only(p_slice.data(), p_slice.size()), p_slice);
+  EXPECT_TRUE(h264_slices_only(nullptr, 0).empty());
+  const std::vector<std::uint8_t> junk = {0, 0, 1};
+  EXPECT_TRUE(h264_slices_only(junk.data(), junk.size()).empty());
 }
