@@ -2,7 +2,7 @@
 // keepup-whip-publish: a GStreamer-only WHIP publisher (the CI-friendly sender).
 //
 //   keepup-whip-publish URL [--pattern ball] [--seconds 10] [--codec h264|vp8] [--token T]
-//                       [--size 1280x720] [--ice-address ADDR]...
+//                       [--size 1280x720] [--ice-address ADDR]... [--rtp-config-interval 0]
 //
 // videotestsrc -> leaky queue -> x264enc | vp8enc -> RTP payloader -> webrtcbin; the offer goes
 // to URL once ICE gathering is complete (non-trickle), the answer comes back, the stream runs
@@ -22,13 +22,21 @@
 #include <string>
 #include <vector>
 
+#include "callback_guard.hpp"
 #include "ice_config.hpp"
 
 namespace {
 
+namespace whip = keepup::whip;
+
 struct Options {
   std::string url, pattern = "ball", codec = "h264", token;
   int seconds = 10, width = 1280, height = 720;
+  // rtph264pay config-interval. x264enc repeats SPS/PPS before every IDR by itself; -1 made
+  // rtph264pay 1.22 insert them again before every IDR *slice* (x264 zerolatency encodes a
+  // picture as several slices), which splits the picture at the receiver. Kept as an option
+  // to reproduce such publishers.
+  int rtp_config_interval = 0;
   bool audio = false;
   std::vector<std::string> ice_addresses;
 };
@@ -72,18 +80,20 @@ void finish_after_delete(Publisher &p) {
   soup_session_send_and_read_async(
       p.http, msg, G_PRIORITY_DEFAULT, nullptr,
       [](GObject *src, GAsyncResult *res, gpointer d) {
-        auto &pub = *static_cast<Publisher *>(d);
-        GError *err = nullptr;
-        GBytes *body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &err);
-        SoupMessage *m = soup_session_get_async_result_message(SOUP_SESSION(src), res);
-        const guint status = m ? soup_message_get_status(m) : 0;
-        if (!body || status != SOUP_STATUS_OK)
-          std::fprintf(stderr, "keepup-whip-publish: DELETE answered %u%s%s\n", status,
-                       err ? ": " : "", err ? err->message : "");
-        if (body)
-          g_bytes_unref(body);
-        g_clear_error(&err);
-        g_main_loop_quit(pub.loop);
+        whip::guarded("DELETE reply", [&]() {
+          auto &pub = *static_cast<Publisher *>(d);
+          GError *err = nullptr;
+          GBytes *body = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &err);
+          SoupMessage *m = soup_session_get_async_result_message(SOUP_SESSION(src), res);
+          const guint status = m ? soup_message_get_status(m) : 0;
+          if (!body || status != SOUP_STATUS_OK)
+            std::fprintf(stderr, "keepup-whip-publish: DELETE answered %u%s%s\n", status,
+                         err ? ": " : "", err ? err->message : "");
+          if (body)
+            g_bytes_unref(body);
+          g_clear_error(&err);
+          g_main_loop_quit(pub.loop);
+        });
       },
       &p);
   g_object_unref(msg);
@@ -108,40 +118,47 @@ void post_offer(Publisher &p) {
   soup_session_send_and_read_async(
       p.http, msg, G_PRIORITY_DEFAULT, nullptr,
       [](GObject *src, GAsyncResult *res, gpointer d) {
-        auto &pub = *static_cast<Publisher *>(d);
-        GError *err = nullptr;
-        GBytes *answer = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &err);
-        SoupMessage *m = soup_session_get_async_result_message(SOUP_SESSION(src), res);
-        const guint status = m ? soup_message_get_status(m) : 0;
-        gsize size = 0;
-        const char *text = answer ? static_cast<const char *>(g_bytes_get_data(answer, &size)) : "";
-        const std::string reply(text ? text : "", size);
-        if (answer)
-          g_bytes_unref(answer);
-        if (err || status != SOUP_STATUS_CREATED) {
-          fail(pub, "POST " + pub.opt.url + " answered " + std::to_string(status) + ": " +
-                        (err ? err->message : reply));
-          g_clear_error(&err);
-          return;
-        }
-        const char *loc =
-            soup_message_headers_get_one(soup_message_get_response_headers(m), "Location");
-        pub.location = loc ? loc : "";
-        GstSDPMessage *sdp = nullptr;
-        gst_sdp_message_new_from_text(reply.c_str(), &sdp);
-        GstWebRTCSessionDescription *desc =
-            gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-        g_signal_emit_by_name(pub.webrtc, "set-remote-description", desc, nullptr);
-        gst_webrtc_session_description_free(desc);
-        std::printf("published to %s (session %s) for %d s\n", pub.opt.url.c_str(),
-                    pub.location.c_str(), pub.opt.seconds);
-        g_timeout_add_seconds(
-            static_cast<guint>(pub.opt.seconds),
-            [](gpointer dd) -> gboolean {
-              finish_after_delete(*static_cast<Publisher *>(dd));
-              return G_SOURCE_REMOVE;
-            },
-            &pub);
+        whip::guarded("POST reply", [&]() {
+          auto &pub = *static_cast<Publisher *>(d);
+          GError *err = nullptr;
+          GBytes *answer = soup_session_send_and_read_finish(SOUP_SESSION(src), res, &err);
+          SoupMessage *m = soup_session_get_async_result_message(SOUP_SESSION(src), res);
+          const guint status = m ? soup_message_get_status(m) : 0;
+          gsize size = 0;
+          const char *text =
+              answer ? static_cast<const char *>(g_bytes_get_data(answer, &size)) : "";
+          const std::string reply(text ? text : "", size);
+          if (answer)
+            g_bytes_unref(answer);
+          if (err || status != SOUP_STATUS_CREATED) {
+            fail(pub, "POST " + pub.opt.url + " answered " + std::to_string(status) + ": " +
+                          (err ? err->message : reply));
+            g_clear_error(&err);
+            return;
+          }
+          GstSDPMessage *sdp = nullptr;
+          if (gst_sdp_message_new_from_text(reply.c_str(), &sdp) != GST_SDP_OK || !sdp) {
+            fail(pub, "the answer is not SDP: " + reply.substr(0, 200));
+            return;
+          }
+          const char *loc =
+              soup_message_headers_get_one(soup_message_get_response_headers(m), "Location");
+          pub.location = loc ? loc : "";
+          GstWebRTCSessionDescription *desc =
+              gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+          g_signal_emit_by_name(pub.webrtc, "set-remote-description", desc, nullptr);
+          gst_webrtc_session_description_free(desc);
+          std::printf("published to %s (session %s) for %d s\n", pub.opt.url.c_str(),
+                      pub.location.c_str(), pub.opt.seconds);
+          g_timeout_add_seconds(
+              static_cast<guint>(pub.opt.seconds),
+              [](gpointer dd) -> gboolean {
+                whip::guarded("run timer",
+                              [&]() { finish_after_delete(*static_cast<Publisher *>(dd)); });
+                return G_SOURCE_REMOVE;
+              },
+              &pub);
+        });
       },
       &p);
   g_object_unref(msg);
@@ -174,6 +191,8 @@ bool parse(int argc, char **argv, Options &o) {
       o.token = v;
     else if (a == "--ice-address")
       o.ice_addresses.push_back(v);
+    else if (a == "--rtp-config-interval")
+      o.rtp_config_interval = std::atoi(v);
     else if (a == "--size") {
       if (std::sscanf(v, "%dx%d", &o.width, &o.height) != 2)
         return false;
@@ -192,7 +211,7 @@ int main(int argc, char **argv) {
   if (!parse(argc, argv, p.opt)) {
     std::fprintf(stderr, "usage: keepup-whip-publish URL [--pattern ball] [--seconds 10] "
                          "[--codec h264|vp8] [--audio] [--token T] [--size WxH] "
-                         "[--ice-address ADDR]...\n");
+                         "[--ice-address ADDR]... [--rtp-config-interval N]\n");
     return 2;
   }
   const Options &o = p.opt;
@@ -205,8 +224,10 @@ int main(int argc, char **argv) {
           ? "vp8enc deadline=1 keyframe-max-dist=60 name=enc ! rtpvp8pay ! "
             "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! "
           : "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=60 name=enc ! "
-            "video/x-h264,profile=constrained-baseline ! rtph264pay config-interval=-1 ! "
-            "application/x-rtp,media=video,encoding-name=H264,payload=96 ! ";
+            "video/x-h264,profile=constrained-baseline ! rtph264pay config-interval=" +
+                std::to_string(o.rtp_config_interval) +
+                " ! "
+                "application/x-rtp,media=video,encoding-name=H264,payload=96 ! ";
   const std::string audio = o.audio ? " audiotestsrc is-live=true wave=ticks ! audioconvert ! "
                                       "audioresample ! opusenc ! rtpopuspay ! "
                                       "application/x-rtp,media=audio,encoding-name=OPUS,payload=97 "
@@ -225,7 +246,7 @@ int main(int argc, char **argv) {
   GstPad *encoded = gst_element_get_static_pad(encoder, "src");
   gst_pad_add_probe(
       encoded, GST_PAD_PROBE_TYPE_BUFFER,
-      [](GstPad *, GstPadProbeInfo *, gpointer d) {
+      [](GstPad *, GstPadProbeInfo *, gpointer d) noexcept {
         ++static_cast<Publisher *>(d)->frames;
         return GST_PAD_PROBE_OK;
       },
@@ -235,53 +256,64 @@ int main(int argc, char **argv) {
 
   p.loop = g_main_loop_new(nullptr, FALSE);
   p.http = soup_session_new();
-  g_signal_connect(
-      p.webrtc, "on-negotiation-needed", G_CALLBACK(+[](GstElement *w, gpointer d) {
-        GstPromise *promise = gst_promise_new_with_change_func(
-            [](GstPromise *pr, gpointer dd) {
-              auto &pub = *static_cast<Publisher *>(dd);
-              GstWebRTCSessionDescription *offer = nullptr;
-              if (const GstStructure *r = gst_promise_get_reply(pr))
-                gst_structure_get(r, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, nullptr);
-              gst_promise_unref(pr);
-              if (offer) {
-                g_signal_emit_by_name(pub.webrtc, "set-local-description", offer, nullptr);
-                gst_webrtc_session_description_free(offer);
-              }
-            },
-            d, nullptr);
-        g_signal_emit_by_name(w, "create-offer", nullptr, promise);
-      }),
-      &p);
+  g_signal_connect(p.webrtc, "on-negotiation-needed", G_CALLBACK(+[](GstElement *w, gpointer d) {
+                     whip::guarded("on-negotiation-needed", [&]() {
+                       GstPromise *promise = gst_promise_new_with_change_func(
+                           [](GstPromise *pr, gpointer dd) {
+                             whip::guarded("create-offer reply", [&]() {
+                               auto &pub = *static_cast<Publisher *>(dd);
+                               GstWebRTCSessionDescription *offer = nullptr;
+                               if (const GstStructure *r = gst_promise_get_reply(pr))
+                                 gst_structure_get(r, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+                                                   &offer, nullptr);
+                               gst_promise_unref(pr);
+                               if (offer) {
+                                 g_signal_emit_by_name(pub.webrtc, "set-local-description", offer,
+                                                       nullptr);
+                                 gst_webrtc_session_description_free(offer);
+                               }
+                             });
+                           },
+                           d, nullptr);
+                       g_signal_emit_by_name(w, "create-offer", nullptr, promise);
+                     });
+                   }),
+                   &p);
   g_signal_connect(p.webrtc, "notify::ice-gathering-state",
                    G_CALLBACK(+[](GstElement *w, GParamSpec *, gpointer d) {
-                     GstWebRTCICEGatheringState st;
-                     g_object_get(w, "ice-gathering-state", &st, nullptr);
-                     if (st != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
-                       return;
-                     g_main_context_invoke(
-                         nullptr,
-                         [](gpointer dd) -> gboolean {
-                           auto &pub = *static_cast<Publisher *>(dd);
-                           if (!pub.offered) {
-                             pub.offered = true;
-                             post_offer(pub);
-                           }
-                           return G_SOURCE_REMOVE;
-                         },
-                         d);
+                     whip::guarded("notify::ice-gathering-state", [&]() {
+                       GstWebRTCICEGatheringState st;
+                       g_object_get(w, "ice-gathering-state", &st, nullptr);
+                       if (st != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+                         return;
+                       g_main_context_invoke(
+                           nullptr,
+                           [](gpointer dd) -> gboolean {
+                             whip::guarded("post offer", [&]() {
+                               auto &pub = *static_cast<Publisher *>(dd);
+                               if (!pub.offered) {
+                                 pub.offered = true;
+                                 post_offer(pub);
+                               }
+                             });
+                             return G_SOURCE_REMOVE;
+                           },
+                           d);
+                     });
                    }),
                    &p);
   GstBus *bus = gst_element_get_bus(p.pipeline);
   gst_bus_add_watch(
       bus,
       [](GstBus *, GstMessage *m, gpointer d) -> gboolean {
-        if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
-          GError *e = nullptr;
-          gst_message_parse_error(m, &e, nullptr);
-          fail(*static_cast<Publisher *>(d), e->message);
-          g_clear_error(&e);
-        }
+        whip::guarded("bus watch", [&]() {
+          if (GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+            GError *e = nullptr;
+            gst_message_parse_error(m, &e, nullptr);
+            fail(*static_cast<Publisher *>(d), e->message);
+            g_clear_error(&e);
+          }
+        });
         return TRUE;
       },
       &p);
@@ -290,7 +322,7 @@ int main(int argc, char **argv) {
   g_timeout_add_seconds(
       static_cast<guint>(o.seconds + 30),
       [](gpointer d) -> gboolean {
-        fail(*static_cast<Publisher *>(d), "timed out");
+        whip::guarded("deadline", [&]() { fail(*static_cast<Publisher *>(d), "timed out"); });
         return G_SOURCE_REMOVE;
       },
       &p);
