@@ -31,14 +31,17 @@ R guard(GstElement *element, GQuark domain, gint code, const char *what, R on_er
   return on_error;
 }
 
-// Property accessors and other callbacks outside the data flow: a logged error.
-template <typename F> void guard_log(GObject *object, const char *what, F &&body) noexcept {
+// Property accessors and other callbacks outside the data flow: a logged error, in the
+// caller's debug category (pass GST_CAT_DEFAULT: a macro expanded in this header would name
+// GStreamer's default category, not the element's). `object` may be null.
+template <typename F>
+void guard_log(GstDebugCategory *category, GObject *object, const char *what, F &&body) noexcept {
   try {
     body();
   } catch (const std::exception &e) {
-    GST_ERROR_OBJECT(object, "%s failed: %s", what, e.what());
+    GST_CAT_ERROR_OBJECT(category, object, "%s failed: %s", what, e.what());
   } catch (...) {
-    GST_ERROR_OBJECT(object, "%s failed", what);
+    GST_CAT_ERROR_OBJECT(category, object, "%s failed", what);
   }
 }
 

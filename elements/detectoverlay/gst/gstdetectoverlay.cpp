@@ -426,7 +426,7 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
 
 static void gst_detect_overlay_set_property(GObject *object, guint prop_id, const GValue *value,
                                             GParamSpec *pspec) {
-  keepup::gstutil::guard_log(object, "set_property",
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, object, "set_property",
                              [&] { set_property_impl(object, prop_id, value, pspec); });
 }
 
@@ -458,7 +458,7 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
 
 static void gst_detect_overlay_get_property(GObject *object, guint prop_id, GValue *value,
                                             GParamSpec *pspec) {
-  keepup::gstutil::guard_log(object, "get_property",
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, object, "get_property",
                              [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 

@@ -792,7 +792,7 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
 
 static void gst_drop_queue_set_property(GObject *object, guint prop_id, const GValue *value,
                                         GParamSpec *pspec) {
-  keepup::gstutil::guard_log(object, "set_property",
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, object, "set_property",
                              [&] { set_property_impl(object, prop_id, value, pspec); });
 }
 
@@ -870,7 +870,7 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
 
 static void gst_drop_queue_get_property(GObject *object, guint prop_id, GValue *value,
                                         GParamSpec *pspec) {
-  keepup::gstutil::guard_log(object, "get_property",
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, object, "get_property",
                              [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 

@@ -42,6 +42,7 @@
  */
 #include "gststagelatency.hpp"
 
+#include "callback_guard.hpp"
 #include "parse_number.hpp"
 #include "process_stats.hpp"
 #include "stage_profiler.hpp"
@@ -187,13 +188,7 @@ static int64_t mono_ns() {
 // No exception crosses into GStreamer from a hook, a signal or the timer thread: a failure
 // (allocation, a string operation) is logged and the buffer goes on unmeasured.
 template <typename F> static void guarded(const char *where, F &&body) noexcept {
-  try {
-    body();
-  } catch (const std::exception &e) {
-    GST_ERROR("stagelatency %s failed: %s", where, e.what());
-  } catch (...) {
-    GST_ERROR("stagelatency %s failed", where);
-  }
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, nullptr, where, std::forward<F>(body));
 }
 
 static std::string json_escape(const std::string &s) {

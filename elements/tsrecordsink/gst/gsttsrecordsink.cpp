@@ -604,7 +604,7 @@ static gboolean wait_written_impl(GstTsRecordSink *self) {
 
 static gboolean gst_ts_record_sink_wait_written(GstTsRecordSink *self) {
   gboolean written = FALSE;
-  keepup::gstutil::guard_log(G_OBJECT(self), "wait-written",
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, G_OBJECT(self), "wait-written",
                              [&] { written = wait_written_impl(self); });
   return written;
 }
@@ -668,7 +668,7 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
 
 static void gst_ts_record_sink_set_property(GObject *object, guint prop_id, const GValue *value,
                                             GParamSpec *pspec) {
-  keepup::gstutil::guard_log(object, "set_property",
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, object, "set_property",
                              [&] { set_property_impl(object, prop_id, value, pspec); });
 }
 
@@ -723,7 +723,7 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
 
 static void gst_ts_record_sink_get_property(GObject *object, guint prop_id, GValue *value,
                                             GParamSpec *pspec) {
-  keepup::gstutil::guard_log(object, "get_property",
+  keepup::gstutil::guard_log(GST_CAT_DEFAULT, object, "get_property",
                              [&] { get_property_impl(object, prop_id, value, pspec); });
 }
 
