@@ -51,6 +51,7 @@ namespace whip = keepup::whip;
 constexpr std::size_t kMaxBody = 64 * 1024;
 
 struct Options {
+  bool help = false; // -h / --help: usage on stdout, exit 0
   std::string host = "127.0.0.1";
   int port = 8089;
   std::string output_dir = "recordings";
@@ -1173,7 +1174,8 @@ bool parse(int argc, char **argv, Options &o) {
     } else if (a == "--trace") {
       o.trace = true;
     } else if (a == "-h" || a == "--help") {
-      return false;
+      o.help = true;
+      return true;
     } else if (!v) {
       std::fprintf(stderr, "keepup-record: %s needs a value\n", a.c_str());
       return false;
@@ -1215,14 +1217,15 @@ bool parse(int argc, char **argv, Options &o) {
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   App app;
-  if (!parse(argc, argv, app.opt)) {
-    std::fprintf(stderr,
+  const bool parsed = parse(argc, argv, app.opt);
+  if (!parsed || app.opt.help) {
+    std::fprintf(parsed ? stdout : stderr,
                  "usage: keepup-record [--listen 127.0.0.1:8089] [--output-dir DIR] [--token T]\n"
                  "                     [--max-sessions 8] [--connect-timeout 10] "
                  "[--idle-timeout 30]\n"
                  "                     [--max-connections 256] [--ice-address ADDR]... "
                  "[--transcode] [--trace]\n");
-    return 2;
+    return parsed ? 0 : 2;
   }
   if (app.opt.trace && !g_getenv("GST_TRACERS"))
     g_setenv("GST_TRACERS", "stagelatency(interval=10)", TRUE);

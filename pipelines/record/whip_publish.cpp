@@ -30,6 +30,7 @@ namespace {
 namespace whip = keepup::whip;
 
 struct Options {
+  bool help = false; // -h / --help: usage on stdout, exit 0
   std::string url, pattern = "ball", codec = "h264", token;
   int seconds = 10, width = 1280, height = 720;
   // rtph264pay config-interval. x264enc repeats SPS/PPS before every IDR by itself; -1 made
@@ -168,6 +169,10 @@ bool parse(int argc, char **argv, Options &o) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (a == "-h" || a == "--help") {
+      o.help = true;
+      return true;
+    }
     if (a == "--audio") {
       o.audio = true;
       continue;
@@ -208,11 +213,13 @@ int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   gst_init(&argc, &argv);
   Publisher p;
-  if (!parse(argc, argv, p.opt)) {
-    std::fprintf(stderr, "usage: keepup-whip-publish URL [--pattern ball] [--seconds 10] "
-                         "[--codec h264|vp8] [--audio] [--token T] [--size WxH] "
-                         "[--ice-address ADDR]... [--rtp-config-interval N]\n");
-    return 2;
+  const bool parsed = parse(argc, argv, p.opt);
+  if (!parsed || p.opt.help) {
+    std::fprintf(parsed ? stdout : stderr,
+                 "usage: keepup-whip-publish URL [--pattern ball] [--seconds 10] "
+                 "[--codec h264|vp8] [--audio] [--token T] [--size WxH] "
+                 "[--ice-address ADDR]... [--rtp-config-interval N]\n");
+    return parsed ? 0 : 2;
   }
   const Options &o = p.opt;
   const std::string raw = "videotestsrc is-live=true pattern=" + o.pattern +

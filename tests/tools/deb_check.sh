@@ -66,6 +66,8 @@ for feature in dropqueue tsrecordsink yolodetect objecttrack detectoverlay stage
   check "gst-inspect-1.0 $feature" env G_DEBUG=fatal_criticals gst-inspect-1.0 "$feature"
 done
 check "keepup-ts-recover --help" "$root/pkg/usr/bin/keepup-ts-recover" --help
+check "keepup-record --help" "$root/pkg/usr/bin/keepup-record" --help
+check "keepup-whip-publish --help" "$root/pkg/usr/bin/keepup-whip-publish" --help
 check "keepup-analyze --help" "$root/pkg/usr/bin/keepup-analyze" --help
 
 # A short recording through the packaged tsrecordsink, then the packaged recovery tool on it.
