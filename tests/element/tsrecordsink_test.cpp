@@ -359,6 +359,22 @@ TEST(TsRecordSink, RotationWithoutPatternIsASettingsError) {
   g_clear_error(&err);
 }
 
+TEST(TsRecordSink, BadLocationPatternsAreSettingsErrorsNamingTheLocation) {
+  TempDir dir;
+  for (const char *name :
+       {"x-%s.ts", "x-%d-%d.ts", "x-%99999999999999999999d.ts", "x-%0100000000d.ts"}) {
+    SCOPED_TRACE(name);
+    GError *err = run_pipeline_error("videotestsrc num-buffers=1 ! x264enc ! mpegtsmux ! "
+                                     "tsrecordsink max-size-bytes=100000 location=" +
+                                     dir.file(name));
+    ASSERT_NE(err, nullptr);
+    EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS))
+        << err->message;
+    EXPECT_NE(std::string(err->message).find(name), std::string::npos) << err->message;
+    g_clear_error(&err);
+  }
+}
+
 TEST(TsRecordSink, LocationChangeWhileRecordingIsRefused) {
   TempDir dir;
   const std::string loc = dir.file("keep.ts");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Unit tests of the tsrecordsink core: packet alignment, header parsing, the writer with
 // injected file operations (full disk, I/O errors), and recovery on real temp files.
+#include "ts_location.hpp"
 #include "ts_packets.hpp"
 #include "ts_scan.hpp"
 #include "ts_writer.hpp"
@@ -680,4 +681,43 @@ TEST(Recovery, NotTsIsRefusedAndNothingIsWritten) {
   EXPECT_FALSE(file_exists(dir.file("out.ts.partial")));
   EXPECT_EQ(read_file(dir.file("notes.txt")), text);
   EXPECT_FALSE(recover_ts(dir.file("missing.ts"), dir.file("o.ts")).ok);
+}
+
+TEST(LocationPattern, NumbersRotatedFilesWithWidthAndPadding) {
+  EXPECT_EQ(LocationPattern("cam-%d.ts").path(7), "cam-7.ts");
+  EXPECT_EQ(LocationPattern("cam-%05d.ts").path(42), "cam-00042.ts");
+  EXPECT_EQ(LocationPattern("cam-%3d.ts").path(5), "cam-  5.ts");
+  EXPECT_EQ(LocationPattern("cam-%2d.ts").path(12345), "cam-12345.ts") << "never truncated";
+  EXPECT_EQ(LocationPattern("100%%-%d.ts").path(1), "100%-1.ts") << "%% folds with a %d";
+  EXPECT_EQ(LocationPattern("cam-%064d.ts").path(1).size(), std::string("cam-.ts").size() + 64);
+  EXPECT_TRUE(LocationPattern("a%d").numbered());
+}
+
+TEST(LocationPattern, WithoutAConversionTheLocationIsKeptAsGiven) {
+  for (const std::string loc : {"cam.ts", "100%%.ts", "trailing%", ""}) {
+    const LocationPattern p(loc);
+    EXPECT_FALSE(p.numbered()) << loc;
+    EXPECT_EQ(p.path(3), loc);
+  }
+}
+
+TEST(LocationPattern, OtherConversionsTwoNumbersAndHugeWidthsAreRefused) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"cam-%s.ts", "unsupported conversion '%s'"},
+      {"cam-%12x.ts", "unsupported conversion '%1'"},
+      {"cam-%0x.ts", "unsupported conversion '%0'"},
+      {"%d-%d.ts", "more than one %d pattern"},
+      {"%d-%d-%x.ts", "unsupported conversion '%x'"},
+      {"cam-%065d.ts", "wider than 64 digits"},
+      {"cam-%99999999999999999999d.ts", "wider than 64 digits"},
+  };
+  for (const auto &[loc, why] : cases) {
+    try {
+      LocationPattern p(loc);
+      ADD_FAILURE() << loc << " was accepted";
+    } catch (const std::invalid_argument &e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << loc << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find(loc), std::string::npos) << "names the location";
+    }
+  }
 }

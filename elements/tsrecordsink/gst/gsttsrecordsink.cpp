@@ -59,6 +59,7 @@
 
 #include "callback_guard.hpp"
 
+#include "ts_location.hpp"
 #include "ts_packets.hpp"
 #include "ts_writer.hpp"
 
@@ -68,7 +69,6 @@
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <regex>
 
 namespace ts = keepup::ts;
 
@@ -130,7 +130,7 @@ struct Recording {
   ts::PsiCache psi;
   ts::DurationTracker duration;
   std::vector<uint8_t> block;
-  bool pattern = false; // location has a %d-style pattern
+  ts::LocationPattern location; // settings.location parsed: numbered when it has a %d
   int index = 0;
   std::string final_path;
   uint64_t file_bytes = 0;
@@ -199,56 +199,6 @@ static int64_t flush_clock_ns(GstTsRecordSink *self) {
   const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
   gst_object_unref(clock);
   return now >= base ? static_cast<int64_t>(now - base) : 0;
-}
-
-// Only "%d", "%5d", "%05d" and friends, once; "%%" is a literal percent.
-static bool location_has_pattern(const std::string &location, std::string &error) {
-  static const std::regex conversion("%(%|0?[0-9]*d|.)");
-  int count = 0;
-  for (std::sregex_iterator it(location.begin(), location.end(), conversion), end; it != end;
-       ++it) {
-    const std::string m = it->str();
-    if (m == "%%")
-      continue;
-    if (m.back() != 'd') {
-      error = "location '" + location + "' has an unsupported conversion '" + m +
-              "' (only %d, %05d and the like are allowed)";
-      return false;
-    }
-    ++count;
-  }
-  if (count > 1) {
-    error = "location '" + location + "' has more than one %d pattern";
-    return false;
-  }
-  return count == 1;
-}
-
-static std::string location_for(const Recording &rec, int index) {
-  if (!rec.pattern)
-    return rec.settings.location;
-  // Expand the single %[0][width]d by hand: the location is user text, not a format string.
-  static const std::regex conversion("%(%|(0?)([0-9]*)d)");
-  std::string out;
-  auto begin = rec.settings.location.cbegin();
-  for (std::sregex_iterator
-           it(rec.settings.location.begin(), rec.settings.location.end(), conversion),
-       end;
-       it != end; ++it) {
-    out.append(begin, (*it)[0].first);
-    if ((*it)[0].str() == "%%") {
-      out += '%';
-    } else {
-      std::string number = std::to_string(index);
-      const size_t width = (*it)[3].length() ? std::stoul((*it)[3].str()) : 0;
-      if (number.size() < width)
-        number.insert(0, width - number.size(), (*it)[2].length() ? '0' : ' ');
-      out += number;
-    }
-    begin = (*it)[0].second;
-  }
-  out.append(begin, rec.settings.location.cend());
-  return out;
 }
 
 static GstStructure *stats_structure(const ts::WriterStats &w, uint64_t resyncs,
@@ -328,34 +278,34 @@ static gboolean gst_ts_record_sink_start(GstBaseSink *sink) {
                         ("set the location property"));
       return FALSE;
     }
-    std::string pattern_error;
-    rec->pattern = location_has_pattern(s.location, pattern_error);
-    if (!pattern_error.empty()) {
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", pattern_error.c_str()), (nullptr));
+    try {
+      rec->location = ts::LocationPattern(s.location);
+    } catch (const std::invalid_argument &e) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), (nullptr));
       return FALSE;
     }
-    if ((s.max_size_bytes || s.max_size_time) && !rec->pattern) {
+    if ((s.max_size_bytes || s.max_size_time) && !rec->location.numbered()) {
       GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
                         ("max-size-bytes/max-size-time need a %%d pattern in location ('%s')",
                          s.location.c_str()),
                         (nullptr));
       return FALSE;
     }
-    if (rec->pattern) {
+    if (rec->location.numbered()) {
       // Recover every leftover temp file, then start at the first unused index.
       for (int i = 0; i < 100000; ++i) {
-        const std::string f = location_for(*rec, i);
+        const std::string f = rec->location.path(i);
         if (!ts::file_exists(ts::temp_path_for(f, s.temp_suffix)) && !ts::file_exists(f) && i > 0)
           break;
         if (s.recover)
           recover_leftover(self, *rec, f);
       }
-      while (ts::file_exists(location_for(*rec, rec->index)))
+      while (ts::file_exists(rec->location.path(rec->index)))
         ++rec->index;
     } else if (s.recover) {
       recover_leftover(self, *rec, s.location);
     }
-    rec->final_path = location_for(*rec, rec->index);
+    rec->final_path = rec->location.path(rec->index);
 
     ts::WriterSettings ws;
     ws.mode = s.sync_mode;
@@ -421,7 +371,7 @@ static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *d
       run_start = i;
       submit_block(rec);
       ++rec.index;
-      rec.final_path = location_for(rec, rec.index);
+      rec.final_path = rec.location.path(rec.index);
       GST_INFO_OBJECT(self, "rotating to %s", rec.final_path.c_str());
       rec.writer->rotate(rec.duration.duration_ns(),
                          ts::temp_path_for(rec.final_path, rec.settings.temp_suffix),
@@ -439,7 +389,7 @@ static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *d
     if ((rec.settings.max_size_bytes && in_file + packet_size >= rec.settings.max_size_bytes) ||
         (rec.settings.max_size_time &&
          static_cast<guint64>(rec.duration.duration_ns()) >= rec.settings.max_size_time))
-      rec.rotate_pending = rec.pattern;
+      rec.rotate_pending = rec.location.numbered();
   }
   rec.block.insert(rec.block.end(), data + run_start * packet_size, data + packets * packet_size);
   rec.file_bytes += (packets - run_start) * packet_size;
