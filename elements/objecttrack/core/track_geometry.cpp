@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <set>
+#include <utility>
 
 namespace keepup::track {
 
@@ -51,22 +52,11 @@ double cross(const Point &o, const Point &a, const Point &b) {
   return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
 }
 
-// Fields between `sep`, trimmed of spaces and tabs. An empty field (",,", a leading or
-// trailing separator) is an error naming the property: it is a typo, never "skip it".
+// Fields between `sep`, trimmed; an empty field is an error naming the property.
 std::vector<std::string> split(const std::string &text, char sep, const std::string &context) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t end = std::min(text.find(sep, start), text.size());
-    const std::string item = text.substr(start, end - start);
-    const auto first = item.find_first_not_of(" \t");
-    if (first == std::string::npos)
-      throw ParseError(context + ": empty field in '" + text + "'");
-    parts.push_back(item.substr(first, item.find_last_not_of(" \t") - first + 1));
-    if (end == text.size())
-      return parts;
-    start = end + 1;
-  }
+  if (auto fields = split_fields(text, sep))
+    return *std::move(fields);
+  throw ParseError(context + ": empty field in '" + text + "'");
 }
 
 double number(const std::string &text, const std::string &context) {

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cctype>
 #include <numeric>
+#include <sstream>
 
 #include "parse_number.hpp"
-#include <sstream>
 
 namespace keepup::yolo {
 
@@ -268,16 +268,10 @@ std::vector<bool> parse_class_filter(const std::string &text, const std::vector<
   std::vector<bool> keep;
   if (text.find_first_not_of(" \t") == std::string::npos)
     return keep; // unset: every class
-  if (text.back() == ',')
+  const auto items = keepup::split_fields(text, ',');
+  if (!items)
     throw std::invalid_argument("classes: '" + text + "' has an empty entry");
-  std::istringstream in(text);
-  std::string item;
-  bool any = false;
-  while (std::getline(in, item, ',')) {
-    const auto first = item.find_first_not_of(" \t");
-    if (first == std::string::npos)
-      throw std::invalid_argument("classes: '" + text + "' has an empty entry");
-    item = item.substr(first, item.find_last_not_of(" \t") - first + 1);
+  for (const std::string &item : *items) {
     long long id = -1;
     if (std::all_of(item.begin(), item.end(), [](char ch) {
           return std::isdigit(static_cast<unsigned char>(ch)) || ch == '-';
@@ -294,9 +288,8 @@ std::vector<bool> parse_class_filter(const std::string &text, const std::vector<
     if (keep.empty())
       keep.assign(static_cast<std::size_t>(classes), false);
     keep[static_cast<std::size_t>(id)] = true;
-    any = true;
   }
-  return any ? keep : std::vector<bool>{};
+  return keep;
 }
 
 void LatencyWindow::add(double ms) {
