@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Session lifecycle for keepup-record: offer -> answer (non-trickle, once ICE gathering is
+// complete) -> recording -> EOS -> finalized file. Main loop, except where noted.
+#include "session.hpp"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+#include <sys/stat.h>
+
+#include <ctime>
+#include <stdexcept>
+#include <string>
+
+#include "branch.hpp"
+#include "ice_config.hpp"
+#include "routes.hpp"
+#include "ts_writer.hpp"
+
+namespace keepup::record {
+
+const char *phase_name(Phase p) {
+  switch (p) {
+  case Phase::offered:
+    return "offered";
+  case Phase::answered:
+    return "answered";
+  case Phase::recording:
+    return "recording";
+  case Phase::ending:
+    return "ending";
+  case Phase::finished:
+    return "finished";
+  }
+  return "unknown";
+}
+
+namespace {
+
+struct TimeoutData {
+  std::weak_ptr<Session> session;
+  std::function<bool(const std::shared_ptr<Session> &)> tick;
+};
+
+} // namespace
+
+guint session_timeout(const std::shared_ptr<Session> &s, guint interval_ms,
+                      std::function<bool(const std::shared_ptr<Session> &)> tick) {
+  return g_timeout_add_full(
+      G_PRIORITY_DEFAULT, interval_ms,
+      [](gpointer d) -> gboolean {
+        return whip::guarded("session timer", G_SOURCE_REMOVE, [&]() -> gboolean {
+          auto *t = static_cast<TimeoutData *>(d);
+          auto ss = t->session.lock();
+          return ss && t->tick(ss) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+        });
+      },
+      new TimeoutData{s, std::move(tick)},
+      [](gpointer d) { delete static_cast<TimeoutData *>(d); });
+}
+
+void on_session_main(const std::weak_ptr<Session> &weak,
+                     std::function<void(const std::shared_ptr<Session> &)> f) {
+  on_main([weak, f = std::move(f)]() {
+    if (auto s = weak.lock())
+      f(s);
+  });
+}
+
+namespace {
+
+void set_phase(Session &s, Phase p) {
+  std::lock_guard<std::mutex> lk(s.media_lock);
+  s.phase_ = p;
+}
+
+void fail_offer(const std::shared_ptr<Session> &s, const std::string &why) {
+  if (SoupServerMessage *msg = s->pending_offer) {
+    s->pending_offer = nullptr;
+    cors(msg);
+    respond(msg, SOUP_STATUS_BAD_REQUEST, why + "\n");
+    soup_server_message_unpause(msg);
+  }
+  log_line("session %s: %s", s->id.c_str(), why.c_str());
+  finish_session(s);
+}
+
+// A peer that never connects must not hold its slot: the session ends after the timeout.
+void check_connected(const std::shared_ptr<Session> &s) {
+  s->connect_timer = 0;
+  GstWebRTCICEConnectionState st;
+  g_object_get(s->webrtc, "ice-connection-state", &st, nullptr);
+  if (st != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED &&
+      st != GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) {
+    const std::string why =
+        "no ICE connection within " + std::to_string(s->app->opt.connect_timeout_s) + " s";
+    end_session(s, why.c_str());
+  }
+}
+
+void answer_if_gathered(const std::shared_ptr<Session> &s) {
+  if (s->phase() != Phase::offered || !s->pending_offer)
+    return;
+  GstWebRTCICEGatheringState gathering;
+  g_object_get(s->webrtc, "ice-gathering-state", &gathering, nullptr);
+  if (gathering != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+    return;
+  GstWebRTCSessionDescription *local = nullptr;
+  g_object_get(s->webrtc, "local-description", &local, nullptr);
+  if (!local)
+    return;
+  gchar *sdp = gst_sdp_message_as_text(local->sdp);
+  gst_webrtc_session_description_free(local);
+  SoupServerMessage *msg = s->pending_offer;
+  s->pending_offer = nullptr;
+  set_phase(*s, Phase::answered);
+  answer_offer(msg, *s, sdp);
+  g_free(sdp);
+  soup_server_message_unpause(msg);
+  log_line("session %s: answered (%s), recording to %s", s->id.c_str(), s->stream.c_str(),
+           s->path.c_str());
+  s->connect_timer = session_timeout(s, static_cast<guint>(s->app->opt.connect_timeout_s) * 1000,
+                                     [](const std::shared_ptr<Session> &ss) {
+                                       check_connected(ss);
+                                       return false;
+                                     });
+}
+
+void handle_bus_message(const std::shared_ptr<Session> &s, GstMessage *msg) {
+  switch (GST_MESSAGE_TYPE(msg)) {
+  case GST_MESSAGE_ELEMENT: {
+    const GstStructure *st = gst_message_get_structure(msg);
+    if (st && gst_structure_has_name(st, "tsrecordsink-finished")) {
+      gst_structure_get_uint64(st, "bytes", &s->bytes);
+      finish_session(s);
+    }
+    break;
+  }
+  case GST_MESSAGE_ERROR: {
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(msg, &err, &dbg);
+    log_line("session %s: error from %s: %s (%s)", s->id.c_str(),
+             GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message, dbg ? dbg : "");
+    g_clear_error(&err);
+    g_free(dbg);
+    if (s->pending_offer)
+      fail_offer(s, "the session could not start");
+    else
+      finish_session(s);
+    break;
+  }
+  case GST_MESSAGE_EOS:
+    // tsrecordsink posts finished before EOS reaches the bus; nothing more to wait for.
+    finish_session(s);
+    break;
+  default:
+    break;
+  }
+}
+
+gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
+  whip::guarded("bus watch", [&]() {
+    if (auto s = static_cast<std::weak_ptr<Session> *>(data)->lock())
+      handle_bus_message(s, msg);
+  });
+  return TRUE;
+}
+
+GstCaps *codec_caps(const char *media, const whip::RtpCodec &c) {
+  return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, media, "encoding-name",
+                             G_TYPE_STRING, c.name.c_str(), "payload", G_TYPE_INT, c.payload_type,
+                             "clock-rate", G_TYPE_INT, c.clock_rate, nullptr);
+}
+
+void add_transceiver(GstElement *webrtc, GstCaps *caps) {
+  GstWebRTCRTPTransceiver *trans = nullptr;
+  g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                        caps, &trans);
+  gst_caps_unref(caps);
+  if (trans)
+    gst_object_unref(trans);
+}
+
+void on_pad_added(GstElement *, GstPad *pad, gpointer data) {
+  whip::guarded("pad-added",
+                [&]() { add_branch(*static_cast<std::weak_ptr<Session> *>(data), pad); });
+}
+
+// webrtcbin's thread: ICE failed ends the session; disconnected ends it if it lasts 5 s.
+void on_ice_connection_state(GstElement *webrtc, GParamSpec *, gpointer d) {
+  whip::guarded("notify::ice-connection-state", [&]() {
+    GstWebRTCICEConnectionState st;
+    g_object_get(webrtc, "ice-connection-state", &st, nullptr);
+    if (st != GST_WEBRTC_ICE_CONNECTION_STATE_FAILED &&
+        st != GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED)
+      return;
+    const bool failed = st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED;
+    on_session_main(
+        *static_cast<std::weak_ptr<Session> *>(d), [failed](const std::shared_ptr<Session> &s) {
+          if (failed) {
+            end_session(s, "ICE failed");
+            return;
+          }
+          if (s->ice_timer)
+            return;
+          s->ice_timer = session_timeout(s, 5000, [](const std::shared_ptr<Session> &ss) {
+            ss->ice_timer = 0;
+            GstWebRTCICEConnectionState now;
+            g_object_get(ss->webrtc, "ice-connection-state", &now, nullptr);
+            if (now == GST_WEBRTC_ICE_CONNECTION_STATE_DISCONNECTED ||
+                now == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+              end_session(ss, "ICE disconnected for 5 s");
+            return false;
+          });
+        });
+  });
+}
+
+// set-remote-description -> create-answer -> set-local-description, chained by promises on
+// webrtcbin's thread; failures and the answer go to the main loop.
+void on_answer_created(GstPromise *promise, gpointer d) {
+  whip::guarded("create-answer reply", [&]() {
+    auto weak = *static_cast<std::weak_ptr<Session> *>(d);
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GstWebRTCSessionDescription *answer = nullptr;
+    if (reply)
+      gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+    gst_promise_unref(promise);
+    auto s = weak.lock();
+    if (!s)
+      return;
+    if (!answer) {
+      on_session_main(weak, [](const std::shared_ptr<Session> &ss) {
+        fail_offer(ss, "no answer for this offer (no codec in common?)");
+      });
+      return;
+    }
+    g_signal_emit_by_name(s->webrtc, "set-local-description", answer, nullptr);
+    gst_webrtc_session_description_free(answer);
+    on_session_main(weak, answer_if_gathered);
+  });
+}
+
+void on_remote_description_set(GstPromise *promise, gpointer d) {
+  whip::guarded("set-remote-description reply", [&]() {
+    auto weak = *static_cast<std::weak_ptr<Session> *>(d);
+    const bool ok = gst_promise_get_reply(promise) == nullptr ||
+                    !gst_structure_has_field(gst_promise_get_reply(promise), "error");
+    gst_promise_unref(promise);
+    auto s = weak.lock();
+    if (!s)
+      return;
+    if (!ok) {
+      on_session_main(weak, [](const std::shared_ptr<Session> &ss) {
+        fail_offer(ss, "webrtcbin rejected the offer");
+      });
+      return;
+    }
+    GstPromise *answer_promise = gst_promise_new_with_change_func(
+        on_answer_created, new std::weak_ptr<Session>(weak),
+        [](gpointer p) { delete static_cast<std::weak_ptr<Session> *>(p); });
+    g_signal_emit_by_name(s->webrtc, "create-answer", nullptr, answer_promise);
+  });
+}
+
+} // namespace
+
+void start_session(App &app, SoupServerMessage *msg, const std::string &stream, SdpPtr sdp,
+                   const whip::OfferSummary &offer) {
+  auto s = std::make_shared<Session>();
+  s->app = &app;
+  s->id = std::to_string(app.next_id++) + "-" + std::to_string(g_random_int() % 100000);
+  s->stream = stream;
+  s->location = "/whip/" + stream + "/" + s->id;
+  // Unique among live sessions and files on disk, so two publishes to one stream within a
+  // second never share a file (the second start used to "recover" the first one's temp file).
+  s->path = whip::unique_recording_path(
+      app.opt.output_dir, stream, std::time(nullptr), [&app](const std::string &path) {
+        return app.reserved_paths.count(path) != 0 || keepup::ts::file_exists(path) ||
+               keepup::ts::file_exists(keepup::ts::temp_path_for(path, ".recording.ts"));
+      });
+  app.reserved_paths.insert(s->path);
+  s->started_us = g_get_monotonic_time();
+  s->pipeline = gst_pipeline_new(("session-" + s->id).c_str());
+  s->webrtc = gst_element_factory_make("webrtcbin", nullptr);
+  if (!s->webrtc)
+    throw std::runtime_error("missing GStreamer element webrtcbin");
+  gst_bin_add(GST_BIN(s->pipeline), s->webrtc);
+  gst_util_set_object_arg(G_OBJECT(s->webrtc), "bundle-policy", "max-bundle");
+  // Not in the pipeline yet: the first keyframe adds them (branch.cpp, start_file).
+  for (auto [element, factory] : {std::pair{&s->mux, "mpegtsmux"}, {&s->sink, "tsrecordsink"}}) {
+    *element = gst_element_factory_make(factory, nullptr);
+    if (!*element)
+      throw std::runtime_error(std::string("missing GStreamer element ") + factory);
+    gst_object_ref_sink(*element);
+  }
+  g_object_set(s->sink, "location", s->path.c_str(), nullptr);
+  whip::configure_ice(s->webrtc, app.opt.ice_addresses);
+  // Timestamps from the sender's RTP times only. In the default "slave" mode the jitter buffer
+  // stamps the burst that arrives once DTLS is up at arrival time and then slides towards the
+  // sender's clock: the first second of a recording had frames 13-27 ms apart, which players
+  // see as colliding DTS. A recording wants the capture timing.
+  if (GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(s->webrtc), "rtpbin")) {
+    gst_util_set_object_arg(G_OBJECT(rtpbin), "buffer-mode", "none");
+    gst_object_unref(rtpbin);
+  }
+
+  // Codec preferences before the offer: webrtcbin 1.22 otherwise keeps the first offered
+  // codec (VP8 for Chromium).
+  const auto video = whip::pick_video(offer);
+  const auto audio = whip::pick_audio(offer);
+  s->expects_video = video.has_value();
+  s->expects_audio = audio.has_value() && app.opt.audio != AudioMode::none;
+  if (video)
+    add_transceiver(s->webrtc, codec_caps("video", *video));
+  if (audio)
+    add_transceiver(s->webrtc, codec_caps("audio", *audio));
+
+  auto *weak = new std::weak_ptr<Session>(s);
+  g_signal_connect_data(
+      s->webrtc, "pad-added", G_CALLBACK(on_pad_added), weak,
+      [](gpointer d, GClosure *) { delete static_cast<std::weak_ptr<Session> *>(d); },
+      static_cast<GConnectFlags>(0));
+  g_signal_connect(s->webrtc, "notify::ice-gathering-state",
+                   G_CALLBACK(+[](GstElement *, GParamSpec *, gpointer d) {
+                     whip::guarded("notify::ice-gathering-state", [&]() {
+                       on_session_main(*static_cast<std::weak_ptr<Session> *>(d),
+                                       answer_if_gathered);
+                     });
+                   }),
+                   weak);
+  g_signal_connect(s->webrtc, "notify::ice-connection-state", G_CALLBACK(on_ice_connection_state),
+                   weak);
+  GstBus *bus = gst_element_get_bus(s->pipeline);
+  s->bus_watch =
+      gst_bus_add_watch_full(bus, G_PRIORITY_DEFAULT, on_bus, new std::weak_ptr<Session>(s),
+                             [](gpointer d) { delete static_cast<std::weak_ptr<Session> *>(d); });
+  gst_object_unref(bus);
+
+  app.sessions[s->id] = s;
+  s->pending_offer = msg;
+  soup_server_message_pause(msg);
+  if (gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    fail_offer(s, "cannot start the recording pipeline");
+    return;
+  }
+  log_line("session %s: offer for '%s' (video %s%s)", s->id.c_str(), stream.c_str(),
+           video ? video->name.c_str() : "none", audio ? ", audio OPUS" : "");
+
+  GstWebRTCSessionDescription *desc =
+      gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp.release());
+  GstPromise *p = gst_promise_new_with_change_func(
+      on_remote_description_set, new std::weak_ptr<Session>(s),
+      [](gpointer d) { delete static_cast<std::weak_ptr<Session> *>(d); });
+  g_signal_emit_by_name(s->webrtc, "set-remote-description", desc, p);
+  gst_webrtc_session_description_free(desc);
+
+  // No answer within 15 s (ICE gathering stuck): give up with 500, never hang the client.
+  s->answer_timer = session_timeout(s, 15000, [](const std::shared_ptr<Session> &ss) {
+    ss->answer_timer = 0;
+    if (ss->pending_offer)
+      fail_offer(ss, "no answer within 15 s (ICE gathering did not complete)");
+    return false;
+  });
+}
+
+// EOS into the recording: every branch's entry gets it, the mux finishes the file.
+void end_session(const std::shared_ptr<Session> &s, const char *why) {
+  bool has_file = false;
+  {
+    std::lock_guard<std::mutex> lk(s->media_lock);
+    if (s->phase_ == Phase::ending || s->phase_ == Phase::finished)
+      return;
+    s->phase_ = Phase::ending; // from here on no streaming thread starts a file
+    has_file = s->file_started_us != 0;
+  }
+  log_line("session %s: ending (%s)", s->id.c_str(), why);
+  if (!has_file) { // no file was started: nothing to finish
+    finish_session(s);
+    return;
+  }
+  // A branch that reaches the main loop after this gets its EOS there (adopt_branch).
+  for (GstPad *p : s->entries)
+    send_eos(p);
+  // A mux that cannot drain is not waited on forever.
+  s->eos_timer = session_timeout(s, 10000, [](const std::shared_ptr<Session> &ss) {
+    ss->eos_timer = 0;
+    log_line("session %s: no EOS 10 s after it was sent, tearing down", ss->id.c_str());
+    finish_session(ss);
+    return false;
+  });
+}
+
+void finish_session(const std::shared_ptr<Session> &s) {
+  App &app = *s->app;
+  if (!app.sessions.count(s->id))
+    return;
+  app.sessions.erase(s->id);
+  bool has_file = false;
+  {
+    std::lock_guard<std::mutex> lk(s->media_lock);
+    s->phase_ = Phase::finished; // from here on no streaming thread starts a file
+    has_file = s->file_started_us != 0;
+  }
+  // Every source that points at the session goes, the bus watch first: it holds the bus
+  // (two sockets) and, through it, would keep the session's memory for ever.
+  for (guint *id : {&s->bus_watch, &s->answer_timer, &s->ice_timer, &s->keyframe_poll,
+                    &s->connect_timer, &s->eos_timer})
+    if (*id) {
+      g_source_remove(*id);
+      *id = 0;
+    }
+  if (s->depay_sink)
+    gst_object_unref(s->depay_sink);
+  s->depay_sink = nullptr;
+  for (GstPad *p : s->entries)
+    gst_object_unref(p);
+  s->entries.clear();
+  // Stopping from the main loop: tsrecordsink finalizes on PLAYING -> READY as well.
+  gst_element_set_state(s->pipeline, GST_STATE_NULL);
+  {
+    std::lock_guard<std::mutex> lk(s->media_lock);
+    for (BranchOutput &o : s->outputs)
+      gst_object_unref(o.pad);
+    s->outputs.clear();
+  }
+  if (has_file && !s->bytes) {
+    struct stat st {};
+    if (::stat(s->path.c_str(), &st) == 0)
+      s->bytes = static_cast<guint64>(st.st_size);
+  }
+  const double seconds = static_cast<double>(g_get_monotonic_time() - s->started_us) / 1e6;
+  log_line("session %s: ended after %.1f s: %s %dx%d, frames in %" G_GUINT64_FORMAT
+           " recorded %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " bytes -> %s",
+           s->id.c_str(), seconds, s->codec.empty() ? "no video" : s->codec.c_str(), s->width,
+           s->height, s->frames_in.load(), s->frames_out.load(), s->bytes,
+           has_file ? s->path.c_str() : "no file (no keyframe received)");
+  for (SoupServerMessage *msg : s->pending_deletes) {
+    cors(msg);
+    respond(msg, SOUP_STATUS_OK,
+            has_file ? "finished " + s->path + "\n" : "ended, nothing was recorded\n");
+    soup_server_message_unpause(msg);
+  }
+  s->pending_deletes.clear();
+  if (s->pending_offer) {
+    respond(s->pending_offer, SOUP_STATUS_INTERNAL_SERVER_ERROR, "session ended\n");
+    soup_server_message_unpause(s->pending_offer);
+    s->pending_offer = nullptr;
+  }
+  gst_object_unref(s->pipeline);
+  s->pipeline = nullptr;
+  // The sink's stats stay readable until here; the pipeline held its own references.
+  gst_clear_object(&s->mux);
+  gst_clear_object(&s->sink);
+  app.reserved_paths.erase(s->path);
+  if (app.stopping && app.sessions.empty())
+    g_main_loop_quit(app.loop);
+}
+
+nlohmann::json session_status(Session &s) {
+  guint64 dropped = 0, written = 0;
+  if (s.dropqueue)
+    g_object_get(s.dropqueue, "dropped", &dropped, nullptr);
+  if (s.sink) {
+    GstStructure *st = nullptr;
+    g_object_get(s.sink, "stats", &st, nullptr);
+    if (st) {
+      gst_structure_get_uint64(st, "bytes-written", &written);
+      gst_structure_free(st);
+    }
+  }
+  return {{"id", s.id},
+          {"stream", s.stream},
+          {"location", s.location},
+          {"phase", phase_name(s.phase())},
+          {"codec", s.codec},
+          {"audio", s.audio_codec},
+          {"width", s.width},
+          {"height", s.height},
+          {"frames_in", s.frames_in.load()},
+          {"frames_out", s.frames_out.load()},
+          {"frames_dropped", dropped},
+          {"bytes_written", written},
+          {"file", s.path},
+          {"first_frame_ms", s.first_frame_ms},
+          {"seconds", static_cast<double>(g_get_monotonic_time() - s.started_us) / 1e6}};
+}
+
+void stop_all(App &app, const char *why) {
+  if (app.stopping)
+    return;
+  app.stopping = true;
+  log_line("%s: finishing %zu open recording(s)", why, app.sessions.size());
+  if (app.sessions.empty()) {
+    g_main_loop_quit(app.loop);
+    return;
+  }
+  const auto copy = app.sessions;
+  for (const auto &[id, s] : copy)
+    end_session(s, why);
+}
+
+} // namespace keepup::record
