@@ -203,6 +203,8 @@ std::string format_sdpfrag(const SdpFrag &frag) {
     line("a=ice-ufrag:" + frag.ice_ufrag);
   if (!frag.ice_pwd.empty())
     line("a=ice-pwd:" + frag.ice_pwd);
+  if (frag.end_of_candidates) // session level: before the first m= line
+    line("a=end-of-candidates");
   for (const auto &m : frag.media) {
     line("m=" + m.media_line);
     if (!m.mid.empty())
@@ -216,8 +218,6 @@ std::string format_sdpfrag(const SdpFrag &frag) {
     if (m.end_of_candidates)
       line("a=end-of-candidates");
   }
-  if (frag.end_of_candidates)
-    line("a=end-of-candidates");
   return out;
 }
 

@@ -46,7 +46,8 @@ constexpr std::size_t kMaxSdpFragCandidates = 256;
 // (RFC 8840 puts them in a media section).
 SdpFragParse parse_sdpfrag(const std::string &body);
 
-// The text of a fragment (CRLF lines): session-level credentials, then each media section.
+// The text of a fragment (CRLF lines): session-level credentials and end-of-candidates, then
+// each media section.
 std::string format_sdpfrag(const SdpFrag &frag);
 
 // "candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...":

@@ -1,7 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// keepup-record's HTTP-side cores: trickle ICE fragments and entity tags.
+// keepup-record's HTTP-side cores: trickle ICE fragments and entity tags, byte ranges,
+// Prometheus text, retention and the segment hook.
 #include <gtest/gtest.h>
 
+#include <clocale>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "http_range.hpp"
+#include "prometheus.hpp"
+#include "recordings.hpp"
 #include "trickle.hpp"
 
 using namespace keepup::whip;
@@ -157,4 +166,187 @@ TEST(Trickle, EntityTags) {
   EXPECT_FALSE(if_match_allows("", tag));
   EXPECT_FALSE(if_match_allows(nullptr, tag));
   EXPECT_FALSE(if_match_allows("\"\"", ""));
+}
+
+TEST(HttpRange, NoHeaderOrUnknownUnitIsTheWholeFile) {
+  EXPECT_EQ(parse_range(nullptr, 100).kind, RangeRequest::Kind::kWhole);
+  EXPECT_EQ(parse_range("items=0-5", 100).kind, RangeRequest::Kind::kWhole);
+}
+
+TEST(HttpRange, TheThreeForms) {
+  auto r = parse_range("bytes=0-99", 1000);
+  ASSERT_EQ(r.kind, RangeRequest::Kind::kPartial);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.last, 99u);
+  EXPECT_EQ(content_range(r, 1000), "bytes 0-99/1000");
+  r = parse_range("bytes=990-", 1000);
+  ASSERT_EQ(r.kind, RangeRequest::Kind::kPartial);
+  EXPECT_EQ(r.first, 990u);
+  EXPECT_EQ(r.last, 999u);
+  r = parse_range("bytes=-10", 1000);
+  ASSERT_EQ(r.kind, RangeRequest::Kind::kPartial);
+  EXPECT_EQ(content_range(r, 1000), "bytes 990-999/1000");
+  r = parse_range(" Bytes = 5 - 2000 ", 1000); // last past the end: cut
+  ASSERT_EQ(r.kind, RangeRequest::Kind::kPartial);
+  EXPECT_EQ(content_range(r, 1000), "bytes 5-999/1000");
+  r = parse_range("bytes=-5000", 1000); // suffix longer than the file: all of it
+  ASSERT_EQ(r.kind, RangeRequest::Kind::kPartial);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.last, 999u);
+  r = parse_range("bytes=999-999", 1000);
+  ASSERT_EQ(r.kind, RangeRequest::Kind::kPartial);
+  EXPECT_EQ(content_range(r, 1000), "bytes 999-999/1000");
+}
+
+TEST(HttpRange, UnsatisfiableWithAReason) {
+  for (const char *h :
+       {"bytes=1000-", "bytes=1000-1005", "bytes=-0", "bytes=5-4", "bytes=0-1,5-6", "bytes=a-b",
+        "bytes=", "bytes=-", "bytes=1-2-3", "bytes=--1", "bytes=99999999999999999999-", "bytes"}) {
+    const auto r = parse_range(h, 1000);
+    EXPECT_EQ(r.kind, RangeRequest::Kind::kUnsatisfiable) << h;
+    EXPECT_FALSE(r.error.empty()) << h;
+    EXPECT_EQ(content_range(r, 1000), "bytes */1000");
+  }
+  EXPECT_EQ(parse_range("bytes=0-", 0).kind, RangeRequest::Kind::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=-1", 0).kind, RangeRequest::Kind::kUnsatisfiable);
+  EXPECT_NE(parse_range("bytes=0-1,5-6", 10).error.find("one byte range"), std::string::npos);
+}
+
+TEST(Prometheus, CountersGaugesAndLabels) {
+  MetricsWriter w;
+  w.family("keepup_sessions_total", MetricsWriter::Type::kCounter, "Sessions \\ ended\nso far");
+  w.sample({{"reason", "delete"}}, 3);
+  w.sample({{"reason", "a\"b\\c\nd"}}, 0.5);
+  w.family("keepup_disk_free_bytes", MetricsWriter::Type::kGauge, "Free bytes");
+  w.sample({}, 123456789012.0);
+  EXPECT_EQ(w.text(), "# HELP keepup_sessions_total Sessions \\\\ ended\\nso far\n"
+                      "# TYPE keepup_sessions_total counter\n"
+                      "keepup_sessions_total{reason=\"delete\"} 3\n"
+                      "keepup_sessions_total{reason=\"a\\\"b\\\\c\\nd\"} 0.5\n"
+                      "# HELP keepup_disk_free_bytes Free bytes\n"
+                      "# TYPE keepup_disk_free_bytes gauge\n"
+                      "keepup_disk_free_bytes 123456789012\n");
+}
+
+TEST(Prometheus, HistogramBucketsAreCumulative) {
+  Histogram h({0.5, 1, 2.5});
+  for (double v : {0.1, 0.5, 0.7, 2.0, 9.0})
+    h.observe(v);
+  MetricsWriter w;
+  w.family("keepup_ttff_seconds", MetricsWriter::Type::kHistogram, "Time to first frame");
+  w.histogram({{"codec", "h264"}}, h);
+  EXPECT_EQ(w.text(), "# HELP keepup_ttff_seconds Time to first frame\n"
+                      "# TYPE keepup_ttff_seconds histogram\n"
+                      "keepup_ttff_seconds_bucket{codec=\"h264\",le=\"0.5\"} 2\n"
+                      "keepup_ttff_seconds_bucket{codec=\"h264\",le=\"1\"} 3\n"
+                      "keepup_ttff_seconds_bucket{codec=\"h264\",le=\"2.5\"} 4\n"
+                      "keepup_ttff_seconds_bucket{codec=\"h264\",le=\"+Inf\"} 5\n"
+                      "keepup_ttff_seconds_sum{codec=\"h264\"} 12.3\n"
+                      "keepup_ttff_seconds_count{codec=\"h264\"} 5\n");
+}
+
+TEST(Prometheus, ValuesIgnoreTheLocale) {
+  // Whatever the C locale says, no comma decimals (de_DE may be missing: then "C" is kept).
+  const std::string before = std::setlocale(LC_NUMERIC, nullptr);
+  std::setlocale(LC_NUMERIC, "de_DE.UTF-8");
+  EXPECT_EQ(format_metric_value(0.25), "0.25");
+  std::setlocale(LC_NUMERIC, before.c_str());
+  EXPECT_EQ(format_metric_value(1e21), "1e+21");
+  EXPECT_EQ(format_metric_value(std::numeric_limits<double>::infinity()), "+Inf");
+  EXPECT_EQ(format_metric_value(-std::numeric_limits<double>::infinity()), "-Inf");
+  EXPECT_EQ(format_metric_value(std::nan("")), "NaN");
+  EXPECT_EQ(format_metric_value(-3), "-3");
+}
+
+TEST(Prometheus, BadNamesAreProgrammingErrors) {
+  MetricsWriter w;
+  EXPECT_THROW(w.family("1abc", MetricsWriter::Type::kGauge, ""), std::invalid_argument);
+  EXPECT_THROW(w.family("a-b", MetricsWriter::Type::kGauge, ""), std::invalid_argument);
+  EXPECT_THROW(w.sample({}, 1), std::invalid_argument); // no family yet
+  w.family("ns:ok_total", MetricsWriter::Type::kCounter, "");
+  EXPECT_THROW(w.sample({{"a:b", "x"}}, 1), std::invalid_argument);
+  EXPECT_THROW(w.sample({{"__x", "x"}}, 1), std::invalid_argument);
+  EXPECT_THROW(w.histogram({}, Histogram({1})), std::invalid_argument);
+  EXPECT_THROW(Histogram({2, 1}), std::invalid_argument);
+  w.family("h", MetricsWriter::Type::kHistogram, "");
+  EXPECT_THROW(w.histogram({{"le", "1"}}, Histogram({1})), std::invalid_argument);
+}
+
+TEST(Recordings, ServableNames) {
+  EXPECT_TRUE(servable_recording_name("cam1-20261121T104500Z.ts"));
+  EXPECT_TRUE(servable_recording_name("cam1-20261121T104500Z-2.ts"));
+  EXPECT_TRUE(servable_recording_name("cam1-20261121T104500Z.00003.ts"));
+  EXPECT_FALSE(servable_recording_name("cam1.recording.ts")); // being written
+  EXPECT_FALSE(servable_recording_name("../etc/passwd.ts"));
+  EXPECT_FALSE(servable_recording_name("a/b.ts"));
+  EXPECT_FALSE(servable_recording_name("a..ts"));
+  EXPECT_FALSE(servable_recording_name(".hidden.ts"));
+  EXPECT_FALSE(servable_recording_name("cam1.mp4"));
+  EXPECT_FALSE(servable_recording_name("cam%2f.ts"));
+  EXPECT_FALSE(servable_recording_name(".ts"));
+  EXPECT_FALSE(servable_recording_name(std::string(201, 'a') + ".ts"));
+}
+
+TEST(Recordings, RetentionByAgeNeverTheFileBeingWritten) {
+  const std::int64_t now = 1'000'000;
+  const std::vector<RecordedFile> files = {
+      {"/r/new.ts", 10, now - 100, false},
+      {"/r/old.ts", 10, now - 3 * 3600, false},
+      {"/r/live.ts", 10, now - 5 * 3600, true}, // old mtime but being written
+      {"/r/older.ts", 10, now - 4 * 3600, false},
+  };
+  EXPECT_EQ(files_to_delete(files, {2, 0}, now),
+            (std::vector<std::string>{"/r/older.ts", "/r/old.ts"}));
+  EXPECT_TRUE(files_to_delete(files, {}, now).empty());
+  EXPECT_TRUE(files_to_delete(files, {6, 0}, now).empty());
+}
+
+TEST(Recordings, RetentionBySizeDeletesOldestFirst) {
+  const std::vector<RecordedFile> files = {{"/r/c.ts", 300, 30, false},
+                                           {"/r/a.ts", 300, 10, false},
+                                           {"/r/b.ts", 300, 20, false},
+                                           {"/r/live.ts", 300, 5, true},
+                                           {"/r/a2.ts", 300, 10, false}};
+  // 1500 bytes on disk, 1000 allowed: the two oldest finished go (a, a2: same mtime, by path).
+  EXPECT_EQ(files_to_delete(files, {0, 1000}, 100),
+            (std::vector<std::string>{"/r/a.ts", "/r/a2.ts"}));
+  // Only the live file would fit: everything finished goes, the live one stays.
+  EXPECT_EQ(files_to_delete(files, {0, 100}, 100).size(), 4u);
+  EXPECT_TRUE(files_to_delete(files, {0, 1500}, 100).empty());
+}
+
+TEST(Recordings, HookCommandsSplitWithoutAShell) {
+  EXPECT_EQ(parse_hook_command("/bin/echo done").argv,
+            (std::vector<std::string>{"/bin/echo", "done"}));
+  EXPECT_EQ(parse_hook_command("  upload  --to 'my bucket' \"a \\\"b\\\" $HOME\" c\\ d ").argv,
+            (std::vector<std::string>{"upload", "--to", "my bucket", "a \"b\" $HOME", "c d"}));
+  EXPECT_EQ(parse_hook_command("x ''").argv, (std::vector<std::string>{"x", ""}));
+  EXPECT_EQ(
+      parse_hook_command("rm -rf /; echo $(id) | tee `x` > f").argv,
+      (std::vector<std::string>{"rm", "-rf", "/;", "echo", "$(id)", "|", "tee", "`x`", ">", "f"}));
+  EXPECT_EQ(parse_hook_command("").error, "empty command");
+  EXPECT_EQ(parse_hook_command("   ").error, "empty command");
+  EXPECT_NE(parse_hook_command("a 'b").error.find("unterminated"), std::string::npos);
+  EXPECT_NE(parse_hook_command("a \"b").error.find("unterminated"), std::string::npos);
+  EXPECT_NE(parse_hook_command("a \\").error.find("backslash"), std::string::npos);
+  EXPECT_TRUE(parse_hook_command("a 'b").argv.empty());
+}
+
+TEST(Recordings, HookQueueBoundsConcurrency) {
+  HookQueue q(2, 2);
+  EXPECT_EQ(q.submit("a"), HookQueue::Submit::kStartNow);
+  EXPECT_EQ(q.submit("b"), HookQueue::Submit::kStartNow);
+  EXPECT_EQ(q.submit("c"), HookQueue::Submit::kQueued);
+  EXPECT_EQ(q.submit("d"), HookQueue::Submit::kQueued);
+  EXPECT_EQ(q.submit("e"), HookQueue::Submit::kRefused);
+  EXPECT_EQ(q.running(), 2u);
+  EXPECT_EQ(q.finished(), std::optional<std::string>("c"));
+  EXPECT_EQ(q.running(), 2u);
+  EXPECT_EQ(q.finished(), std::optional<std::string>("d"));
+  EXPECT_EQ(q.finished(), std::nullopt);
+  EXPECT_EQ(q.running(), 1u);
+  EXPECT_EQ(q.finished(), std::nullopt);
+  EXPECT_EQ(q.running(), 0u);
+  EXPECT_EQ(q.finished(), std::nullopt); // a stray call does not underflow
+  EXPECT_EQ(q.running(), 0u);
 }
