@@ -8,6 +8,7 @@
 #include "mot_metrics.hpp"
 #include "tracker.hpp"
 #include "traffic_scene.hpp"
+#include "tracker_scenario.hpp"
 
 using namespace keepup::track;
 
@@ -136,4 +137,49 @@ TEST(TrackerQuality, NoisyGroundTruthKeepsIdentities) {
     worst_idf1 = std::min(worst_idf1, r.idf1);
   }
   EXPECT_GE(worst_idf1, 0.95);
+}
+
+// Behind a detector that runs on every 3rd frame and leaves the frames between empty, with
+// 10 % of the frames dropped (3 % box noise, 8 % misses, false positives): the frames between
+// are learned to be "not inferred" (empty-frames=auto) and only predict. Before: IDF1 0.05.
+TEST(TrackerQuality, SparseDetectionsWithDropsKeepIdentities) {
+  namespace ev = keepup::track::eval;
+  ev::ScenarioOptions o;
+  o.seed = 3;
+  const auto sparse = ev::run_scenario(ev::Feed::sparse_drops, o);
+  std::printf(
+      "sparse + drops: MOTA %.3f IDF1 %.3f ID switches %lld, %llu of %llu frames predicted\n",
+      sparse.mot.mota, sparse.mot.idf1, static_cast<long long>(sparse.mot.id_switches),
+      static_cast<unsigned long long>(sparse.predictions),
+      static_cast<unsigned long long>(sparse.frames));
+  EXPECT_GT(sparse.mot.gt, 1000);
+  EXPECT_GE(sparse.mot.idf1, 0.85);
+  EXPECT_GE(sparse.mot.mota, 0.75);
+  EXPECT_GT(sparse.predictions, sparse.frames / 2) << "the frames between predict";
+  // Taken as "no objects" instead, the empty frames are misses; track life by time still
+  // carries the tracks over them.
+  o.empty = EmptyFrames::no_objects;
+  const auto misses = ev::run_scenario(ev::Feed::sparse_drops, o);
+  EXPECT_EQ(misses.predictions, 0U);
+  EXPECT_GE(misses.mot.idf1, 0.85);
+}
+
+// yolodetect interval=3: the frames between carry the last result marked fresh=false. Those
+// are not measurements: speed as good as with detections on every frame (within 0.5 points).
+TEST(TrackerQuality, ReusedDetectionsAreNotMeasurements) {
+  namespace ev = keepup::track::eval;
+  ev::ScenarioOptions o;
+  o.seed = 3;
+  const auto every = ev::run_scenario(ev::Feed::every_frame, o);
+  const auto reused = ev::run_scenario(ev::Feed::reused, o);
+  std::printf(
+      "speed error: every frame %.2f %%, reused fresh=false %.2f %% (%lld / %lld samples)\n",
+      every.mot.speed_median_abs_error_pct, reused.mot.speed_median_abs_error_pct,
+      static_cast<long long>(every.mot.speed_samples),
+      static_cast<long long>(reused.mot.speed_samples));
+  EXPECT_GT(reused.mot.speed_samples, 1000);
+  EXPECT_LE(reused.mot.speed_median_abs_error_pct, every.mot.speed_median_abs_error_pct + 0.5);
+  EXPECT_GE(reused.mot.idf1, 0.85);
+  EXPECT_GT(reused.predictions, reused.frames / 2);
+  EXPECT_GE(every.mot.idf1, 0.95);
 }

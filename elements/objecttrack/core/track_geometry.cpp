@@ -137,6 +137,11 @@ Point Homography::to_ground(const Point &p) const {
   return {(h_[0] * p.x + h_[1] * p.y + h_[2]) / w, (h_[3] * p.x + h_[4] * p.y + h_[5]) / w};
 }
 
+double Homography::metres_per_pixel_at(const Point &p) const {
+  const Point g = to_ground(p), gx = to_ground({p.x + 1, p.y}), gy = to_ground({p.x, p.y + 1});
+  return 0.5 * (std::hypot(gx.x - g.x, gx.y - g.y) + std::hypot(gy.x - g.x, gy.y - g.y));
+}
+
 double side_of(const Point &a, const Point &b, const Point &p) {
   return cross(a, b, p);
 }
@@ -181,17 +186,28 @@ Homography parse_calibration(const std::string &text) {
   return Homography::from_points(img, gnd);
 }
 
-std::vector<Point> parse_polygon(const std::string &text) {
+std::vector<Point> parse_polygon(const std::string &text, const std::string &context) {
   std::vector<Point> poly;
-  for (const auto &p : split(text, ';', "roi"))
-    poly.push_back(point(p, "roi"));
+  for (const auto &p : split(text, ';', context))
+    poly.push_back(point(p, context));
   if (poly.size() < 3)
-    throw ParseError("roi: a polygon needs at least 3 points 'x,y;x,y;x,y', got " +
+    throw ParseError(context + ": a polygon needs at least 3 points 'x,y;x,y;x,y', got " +
                      std::to_string(poly.size()));
   if (std::abs(doubled_area(poly)) < 1e-6)
-    throw ParseError("roi: the polygon '" + text +
+    throw ParseError(context + ": the polygon '" + text +
                      "' encloses no area (its points are on one line or repeated)");
   return poly;
+}
+
+std::vector<Point> parse_polygon(const std::string &text) {
+  return parse_polygon(text, "roi");
+}
+
+void check_name(const std::string &name, const std::string &context) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+      }))
+    throw ParseError(context + ": name '" + name + "' may only use letters, digits, _ and -");
 }
 
 std::vector<CountLine> parse_lines(const std::string &text) {
@@ -203,10 +219,7 @@ std::vector<CountLine> parse_lines(const std::string &text) {
       throw ParseError("lines: '" + item + "' is not 'name:x1,y1,x2,y2'");
     CountLine line;
     line.name = item.substr(0, colon);
-    if (!std::all_of(line.name.begin(), line.name.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-        }))
-      throw ParseError("lines: name '" + line.name + "' may only use letters, digits, _ and -");
+    check_name(line.name, "lines");
     if (!names.insert(line.name).second)
       throw ParseError("lines: name '" + line.name + "' is used twice");
     const auto coords = split(item.substr(colon + 1), ',', "lines");

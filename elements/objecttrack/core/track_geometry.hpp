@@ -40,6 +40,9 @@ public:
                                 const std::array<Point, 4> &ground);
   static Homography from_scale(double metres_per_pixel);
   Point to_ground(const Point &image) const;
+  // Ground metres per image pixel around `image` (the mean of the x and y steps): how far a
+  // one-pixel error in a box moves the ground point there.
+  double metres_per_pixel_at(const Point &image) const;
 
 private:
   std::array<double, 9> h_{1, 0, 0, 0, 1, 0, 0, 0, 1};
@@ -61,6 +64,10 @@ bool inside_polygon(const std::vector<Point> &polygon, const Point &p);
 Homography parse_calibration(const std::string &text);
 // "x,y;x,y;..." (at least 3 points).
 std::vector<Point> parse_polygon(const std::string &text);
+// The same for another property: errors start with "<context>: ".
+std::vector<Point> parse_polygon(const std::string &text, const std::string &context);
+// Names of lines and zones: [A-Za-z0-9_-]+, else ParseError "<context>: name ...".
+void check_name(const std::string &name, const std::string &context);
 // "name:x1,y1,x2,y2;..." (names unique, [A-Za-z0-9_-]+).
 std::vector<CountLine> parse_lines(const std::string &text);
 

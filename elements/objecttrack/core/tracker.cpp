@@ -3,158 +3,23 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
-#include "least_squares.hpp"
+#include "frame_policy.hpp"
 
 namespace keepup::track {
 
-std::vector<int> assign(const std::vector<std::vector<double>> &cost_in, double max_cost) {
-  const std::size_t rows = cost_in.size();
-  const std::size_t cols = rows ? cost_in[0].size() : 0;
-  std::vector<int> result(rows, -1);
-  if (rows == 0 || cols == 0)
-    return result;
-  // Forbidden pairs cost more than any allowed assignment could in total.
-  const double forbidden = (max_cost + 1.0) * static_cast<double>(rows + cols + 1) + 1.0;
-  const bool transpose = rows > cols; // the algorithm wants n <= m
-  const std::size_t n = transpose ? cols : rows, m = transpose ? rows : cols;
-  auto cost = [&](std::size_t i, std::size_t j) {
-    const double c = transpose ? cost_in[j][i] : cost_in[i][j];
-    return c > max_cost ? forbidden : c;
-  };
-  // Shortest augmenting paths with potentials (Kuhn-Munkres), 1-based.
-  const double inf = std::numeric_limits<double>::infinity();
-  std::vector<double> u(n + 1, 0), v(m + 1, 0);
-  std::vector<std::size_t> p(m + 1, 0), way(m + 1, 0);
-  for (std::size_t i = 1; i <= n; ++i) {
-    p[0] = i;
-    std::size_t j0 = 0;
-    std::vector<double> minv(m + 1, inf);
-    std::vector<bool> used(m + 1, false);
-    do {
-      used[j0] = true;
-      const std::size_t i0 = p[j0];
-      double delta = inf;
-      std::size_t j1 = 0;
-      for (std::size_t j = 1; j <= m; ++j) {
-        if (used[j])
-          continue;
-        const double cur = cost(i0 - 1, j - 1) - u[i0] - v[j];
-        if (cur < minv[j]) {
-          minv[j] = cur;
-          way[j] = j0;
-        }
-        if (minv[j] < delta) {
-          delta = minv[j];
-          j1 = j;
-        }
-      }
-      for (std::size_t j = 0; j <= m; ++j) {
-        if (used[j]) {
-          u[p[j]] += delta;
-          v[j] -= delta;
-        } else {
-          minv[j] -= delta;
-        }
-      }
-      j0 = j1;
-    } while (p[j0] != 0);
-    do {
-      const std::size_t j1 = way[j0];
-      p[j0] = p[j1];
-      j0 = j1;
-    } while (j0);
-  }
-  for (std::size_t j = 1; j <= m; ++j) {
-    if (p[j] == 0)
-      continue;
-    const std::size_t i = p[j] - 1, col = j - 1;
-    const std::size_t r = transpose ? col : i, c = transpose ? i : col;
-    if (cost_in[r][c] <= max_cost)
-      result[r] = static_cast<int>(c);
-  }
-  return result;
-}
-
-void Kalman1D::init(double position, double position_sigma, double velocity_sigma) {
-  p_ = position;
-  v_ = 0;
-  P_[0][0] = position_sigma * position_sigma;
-  P_[1][1] = velocity_sigma * velocity_sigma;
-  P_[0][1] = P_[1][0] = 0;
-}
-
-void Kalman1D::predict(double dt, double q_position, double q_velocity) {
-  p_ += v_ * dt;
-  // P = F P F^T + Q with F = [[1, dt], [0, 1]]
-  const double p00 = P_[0][0] + dt * (P_[1][0] + P_[0][1]) + dt * dt * P_[1][1];
-  const double p01 = P_[0][1] + dt * P_[1][1];
-  const double p10 = P_[1][0] + dt * P_[1][1];
-  P_[0][0] = p00 + q_position;
-  P_[0][1] = p01;
-  P_[1][0] = p10;
-  P_[1][1] += q_velocity;
-}
-
-void Kalman1D::update(double z, double r) {
-  const double s = P_[0][0] + r;
-  const double k0 = P_[0][0] / s, k1 = P_[1][0] / s;
-  const double y = z - p_;
-  p_ += k0 * y;
-  v_ += k1 * y;
-  const double p00 = (1 - k0) * P_[0][0], p01 = (1 - k0) * P_[0][1];
-  const double p10 = P_[1][0] - k1 * P_[0][0], p11 = P_[1][1] - k1 * P_[0][1];
-  P_[0][0] = p00;
-  P_[0][1] = p01;
-  P_[1][0] = p10;
-  P_[1][1] = p11;
-}
-
-// Noise levels follow ByteTrack's (position 1/20 and velocity 1/160 of the box height per
-// 30 fps frame), turned into per-second rates so they hold for any frame interval.
 namespace {
-constexpr double kFps = 30.0;
-constexpr double kPos = 1.0 / 20.0, kVel = 1.0 / 160.0;
+constexpr std::size_t kIntervalWindow = 15;
+constexpr std::size_t kMinIntervals = 5;
+
+ZoneSettings zone_settings(const TrackerConfig &c) {
+  ZoneSettings z;
+  z.zones = c.zones;
+  z.loiter_ns = c.loiter_ns;
+  z.exit_delay_ns = c.coast_ns;
+  return z;
+}
 } // namespace
-
-double BoxKalman::scale() const {
-  return std::max(4.0, h_.position());
-}
-
-void BoxKalman::init(const Box &b) {
-  const double h = std::max(4.0, b.height());
-  cx_.init((b.x1 + b.x2) * 0.5, 2 * kPos * h, 10 * kVel * h * kFps);
-  cy_.init((b.y1 + b.y2) * 0.5, 2 * kPos * h, 10 * kVel * h * kFps);
-  w_.init(b.width(), 2 * kPos * h, 10 * kVel * h * kFps);
-  h_.init(b.height(), 2 * kPos * h, 10 * kVel * h * kFps);
-}
-
-void BoxKalman::predict(double dt) {
-  if (dt <= 0)
-    return;
-  const double s = scale(), frames = dt * kFps;
-  const double qp = (kPos * s) * (kPos * s) * frames;
-  const double qv = (kVel * s * kFps) * (kVel * s * kFps) * frames;
-  cx_.predict(dt, qp, qv);
-  cy_.predict(dt, qp, qv);
-  w_.predict(dt, qp, qv);
-  h_.predict(dt, qp, qv);
-}
-
-void BoxKalman::update(const Box &b) {
-  const double r = (kPos * scale()) * (kPos * scale());
-  cx_.update((b.x1 + b.x2) * 0.5, r);
-  cy_.update((b.y1 + b.y2) * 0.5, r);
-  w_.update(b.width(), r);
-  h_.update(b.height(), r);
-}
-
-Box BoxKalman::box() const {
-  const double w = std::max(1.0, w_.position()), h = std::max(1.0, h_.position());
-  return {cx_.position() - w / 2, cy_.position() - h / 2, cx_.position() + w / 2,
-          cy_.position() + h / 2};
-}
 
 const char *state_name(TrackState s) {
   switch (s) {
@@ -167,17 +32,45 @@ const char *state_name(TrackState s) {
   }
 }
 
+Tracker::Tracker(TrackerConfig config)
+    : config_(std::move(config)), zones_(zone_settings(config_)) {}
+
 void Tracker::reset() {
   tracks_.clear();
   events_.clear();
+  track_events_.clear();
+  zone_events_.clear();
+  zones_.reset();
   counters_ = {};
   next_id_ = 1;
+  last_update_call_ns_.reset();
+  update_gaps_.clear();
 }
 
 std::size_t Tracker::active() const {
   return static_cast<std::size_t>(std::count_if(tracks_.begin(), tracks_.end(), [](const Track &t) {
     return t.state == TrackState::confirmed;
   }));
+}
+
+std::int64_t Tracker::update_interval_ns() const {
+  return update_gaps_.size() >= kMinIntervals ? median_of(update_gaps_) : 0;
+}
+
+// Windows stretch with a slow detector: at one result per second, 300 ms of coasting would
+// blink every object out between two results.
+std::int64_t Tracker::coast_window() const {
+  return std::max(config_.coast_ns, update_interval_ns() * 5 / 2);
+}
+
+std::int64_t Tracker::lost_window() const {
+  return std::max(config_.max_lost_ns, update_interval_ns() * 3);
+}
+
+bool Tracker::inside_frame(const Point &c) const {
+  if (config_.frame_width <= 0 || config_.frame_height <= 0)
+    return true;
+  return c.x >= 0 && c.y >= 0 && c.x < config_.frame_width && c.y < config_.frame_height;
 }
 
 void Tracker::predict_all(std::int64_t t_ns) {
@@ -188,6 +81,33 @@ void Tracker::predict_all(std::int64_t t_ns) {
       t.last_predict_ns = t_ns;
     }
   }
+}
+
+// A track ends when nothing measured it for the lost window; a tentative one sooner (the
+// coast window), and an unmeasured one whose predicted box has left the picture at once.
+bool Tracker::expired(const Track &t, std::int64_t t_ns) const {
+  const std::int64_t unseen = t_ns - t.last_update_ns;
+  if (t.state == TrackState::tentative)
+    return unseen > coast_window();
+  if (unseen > lost_window())
+    return true;
+  if (t.state == TrackState::lost && config_.frame_width > 0 && config_.frame_height > 0) {
+    const Box b = t.kf.box();
+    return b.x2 < 0 || b.y2 < 0 || b.x1 > config_.frame_width || b.y1 > config_.frame_height;
+  }
+  return false;
+}
+
+bool Tracker::coasting(const Track &t, std::int64_t t_ns) const {
+  if (t.state != TrackState::lost || t_ns - t.last_update_ns > coast_window())
+    return false;
+  return inside_frame(t.kf.box().centre());
+}
+
+bool Tracker::reported(const Track &t, std::int64_t t_ns, bool matched) const {
+  if (t.state == TrackState::confirmed)
+    return matched || inside_frame(t.kf.box().centre());
+  return coasting(t, t_ns);
 }
 
 std::vector<std::pair<int, int>> Tracker::match(const std::vector<int> &tracks,
@@ -215,6 +135,26 @@ std::vector<std::pair<int, int>> Tracker::match(const std::vector<int> &tracks,
   return pairs;
 }
 
+void Tracker::measure_speed(Track &t, const Box &box, std::int64_t t_ns) {
+  if (!config_.ground)
+    return;
+  SpeedSettings s;
+  s.window_ns = config_.speed_window_ns;
+  s.min_distance_m = config_.speed_min_distance_m;
+  s.max_size_change = config_.speed_max_size_change;
+  if (t.speed.add(t_ns, box, *config_.ground, s, config_.frame_width, config_.frame_height) !=
+      SpeedSample::used)
+    return;
+  const auto &e = t.speed.estimate();
+  if (!e)
+    return;
+  if (!t.max_speed || e->kmh > t.max_speed->kmh)
+    t.max_speed = SpeedValue{e->kmh, e->uncertainty_kmh};
+  t.speed_sum += e->kmh;
+  t.uncertainty_sum += e->uncertainty_kmh;
+  ++t.speed_count;
+}
+
 void Tracker::apply_match(Track &t, const Detection &d, std::int64_t t_ns) {
   t.kf.update(d.box);
   t.confidence = d.confidence;
@@ -223,37 +163,41 @@ void Tracker::apply_match(Track &t, const Detection &d, std::int64_t t_ns) {
   if (t.state == TrackState::lost ||
       (t.state == TrackState::tentative && t.hits >= config_.min_hits))
     confirm(t, t_ns);
+  measure_speed(t, d.box, t_ns);
 
   const Point foot = d.box.bottom_centre();
-  if (config_.ground) {
-    t.ground.emplace_back(t_ns, config_.ground->to_ground(foot));
-    while (!t.ground.empty() && t_ns - t.ground.front().first > config_.speed_window_ns)
-      t.ground.pop_front();
-    // Velocity = least-squares slope of the ground position over the window's timestamps;
-    // needs a quarter of the window so two noisy boxes do not make a speed.
-    if (t.ground.size() >= 3 &&
-        t.ground.back().first - t.ground.front().first >= config_.speed_window_ns / 4) {
-      std::vector<std::pair<double, double>> xs, ys;
-      const std::int64_t t0 = t.ground.front().first;
-      for (const auto &[ts, g] : t.ground) {
-        xs.emplace_back(static_cast<double>(ts - t0) / 1e9, g.x);
-        ys.emplace_back(static_cast<double>(ts - t0) / 1e9, g.y);
-      }
-      t.ground_velocity = {least_squares_slope(xs), least_squares_slope(ys)};
-      t.speed_kmh = std::hypot(t.ground_velocity.x, t.ground_velocity.y) * 3.6;
-    }
-  }
   if (t.last_foot && t.state == TrackState::confirmed) {
     for (const CountLine &line : config_.lines) {
       const int dir = crossing(line, *t.last_foot, foot);
       if (dir == 0)
         continue;
-      events_.push_back({line.name, t.id, t.class_id, dir, t_ns, t.speed_kmh});
+      const auto &e = t.speed.estimate();
+      LineEvent ev{line.name, t.id, t.class_id, dir, t_ns, std::nullopt, std::nullopt};
+      if (e) {
+        ev.speed_kmh = e->kmh;
+        ev.speed_uncertainty_kmh = e->uncertainty_kmh;
+      }
+      events_.push_back(ev);
+      t.lines.push_back({line.name, dir, t_ns});
       auto &count = counters_.line_counts[line.name];
       (dir > 0 ? count.first : count.second) += 1;
+      auto &by_class = counters_.line_class_counts[line.name][t.class_id];
+      (dir > 0 ? by_class.first : by_class.second) += 1;
     }
   }
   t.last_foot = foot;
+}
+
+void Tracker::observe_zones(Track &t, const Point &foot, std::int64_t t_ns) {
+  if (zones_.empty())
+    return;
+  zones_.observe(t.id, t.class_id, foot, t_ns);
+  for (ZoneEvent &z : zones_.take_events()) {
+    if (z.kind == ZoneEventKind::entered &&
+        std::find(t.zones.begin(), t.zones.end(), z.zone) == t.zones.end())
+      t.zones.push_back(z.zone);
+    zone_events_.push_back(std::move(z));
+  }
 }
 
 TrackOutput Tracker::output(const Track &t, int detection, bool predicted,
@@ -267,13 +211,24 @@ TrackOutput Tracker::output(const Track &t, int detection, bool predicted,
   o.predicted = predicted;
   o.detection = detection;
   o.age_ns = t_ns - t.first_ns;
-  o.speed_kmh = t.speed_kmh;
-  o.velocity = config_.ground ? t.ground_velocity : t.kf.velocity();
+  if (const auto &e = t.speed.estimate()) {
+    o.speed_kmh = e->kmh;
+    o.speed_uncertainty_kmh = e->uncertainty_kmh;
+    o.velocity = e->velocity;
+  } else if (!config_.ground) {
+    o.velocity = t.kf.velocity();
+  }
   return o;
 }
 
 std::vector<TrackOutput> Tracker::update(const std::vector<Detection> &detections_in,
                                          std::int64_t t_ns) {
+  if (last_update_call_ns_ && t_ns > *last_update_call_ns_) {
+    update_gaps_.push_back(t_ns - *last_update_call_ns_);
+    if (update_gaps_.size() > kIntervalWindow)
+      update_gaps_.pop_front();
+  }
+  last_update_call_ns_ = t_ns;
   predict_all(t_ns);
   // Only objects standing inside the region of interest are tracked.
   std::vector<Detection> dets;
@@ -324,16 +279,15 @@ std::vector<TrackOutput> Tracker::update(const std::vector<Detection> &detection
   // 3. tentative tracks vs the confident detections left
   take(match(tentative, unmatched(high, false), dets, 0.7));
 
-  // Unmatched: confirmed become lost, tentative ones end.
+  // Unmatched: confirmed ones become lost; any track ends by time (see expired()).
   std::vector<Track> kept;
   std::vector<int> kept_det;
   for (std::size_t i = 0; i < tracks_.size(); ++i) {
     Track &t = tracks_[i];
     if (det_of_track[i] < 0) {
-      if (t.state == TrackState::tentative)
-        continue;
-      t.state = TrackState::lost;
-      if (t_ns - t.last_update_ns > config_.max_lost_ns) {
+      if (t.state == TrackState::confirmed)
+        t.state = TrackState::lost;
+      if (expired(t, t_ns)) {
         end(t, t_ns);
         continue;
       }
@@ -372,22 +326,19 @@ std::vector<TrackOutput> Tracker::update(const std::vector<Detection> &detection
 
   std::vector<TrackOutput> out;
   for (std::size_t i = 0; i < tracks_.size(); ++i) {
-    const Track &t = tracks_[i];
-    if (t.state == TrackState::confirmed && det_of_track[i] >= 0)
-      out.push_back(output(t, original[static_cast<std::size_t>(det_of_track[i])], false, t_ns));
-    else if (coasting(t, t_ns))
-      out.push_back(output(t, -1, true, t_ns));
+    Track &t = tracks_[i];
+    const bool matched = det_of_track[i] >= 0;
+    if (!reported(t, t_ns, matched))
+      continue;
+    const int det = matched ? det_of_track[i] : -1;
+    out.push_back(
+        output(t, det >= 0 ? original[static_cast<std::size_t>(det)] : -1, !matched, t_ns));
+    observe_zones(t,
+                  det >= 0 ? dets[static_cast<std::size_t>(det)].box.bottom_centre()
+                           : t.kf.box().bottom_centre(),
+                  t_ns);
   }
   return out;
-}
-
-bool Tracker::coasting(const Track &t, std::int64_t t_ns) const {
-  if (t.state != TrackState::lost || t_ns - t.last_update_ns > config_.coast_ns)
-    return false;
-  if (config_.frame_width <= 0 || config_.frame_height <= 0)
-    return true;
-  const Point c = t.kf.box().centre();
-  return c.x >= 0 && c.y >= 0 && c.x < config_.frame_width && c.y < config_.frame_height;
 }
 
 std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
@@ -395,12 +346,18 @@ std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
   std::vector<TrackOutput> out;
   std::vector<Track> kept;
   for (Track &t : tracks_) {
-    if (t.state == TrackState::lost && t_ns - t.last_update_ns > config_.max_lost_ns) {
+    // The detector's next result is late by more than the coast window: the object is not
+    // seen any more, whatever the frames say.
+    if (t.state == TrackState::confirmed && t_ns - t.last_update_ns > coast_window())
+      t.state = TrackState::lost;
+    if (expired(t, t_ns)) {
       end(t, t_ns);
       continue;
     }
-    if (t.state == TrackState::confirmed || coasting(t, t_ns))
+    if (reported(t, t_ns, false)) {
       out.push_back(output(t, -1, true, t_ns));
+      observe_zones(t, t.kf.box().bottom_centre(), t_ns);
+    }
     kept.push_back(std::move(t));
   }
   tracks_ = std::move(kept);
@@ -411,13 +368,38 @@ void Tracker::confirm(Track &t, std::int64_t t_ns) {
   t.state = TrackState::confirmed;
   if (!t.announced) {
     t.announced = true;
-    track_events_.push_back({true, t.id, t.class_id, t_ns, t_ns - t.first_ns});
+    TrackEvent e;
+    e.started = true;
+    e.track_id = t.id;
+    e.class_id = t.class_id;
+    e.t_ns = t_ns;
+    e.age_ns = t_ns - t.first_ns;
+    e.first_seen_ns = t.first_ns;
+    e.last_seen_ns = t.last_update_ns;
+    track_events_.push_back(std::move(e));
   }
 }
 
-void Tracker::end(const Track &t, std::int64_t t_ns) {
-  if (t.announced)
-    track_events_.push_back({false, t.id, t.class_id, t_ns, t_ns - t.first_ns});
+void Tracker::end(Track &t, std::int64_t t_ns) {
+  zones_.forget(t.id, t.last_update_ns);
+  for (ZoneEvent &z : zones_.take_events())
+    zone_events_.push_back(std::move(z));
+  if (!t.announced)
+    return;
+  TrackEvent e;
+  e.started = false;
+  e.track_id = t.id;
+  e.class_id = t.class_id;
+  e.t_ns = t_ns;
+  e.age_ns = t_ns - t.first_ns;
+  e.first_seen_ns = t.first_ns;
+  e.last_seen_ns = t.last_update_ns;
+  e.max_speed = t.max_speed;
+  if (t.speed_count > 0)
+    e.mean_speed = SpeedValue{t.speed_sum / t.speed_count, t.uncertainty_sum / t.speed_count};
+  e.zones = std::move(t.zones);
+  e.lines = std::move(t.lines);
+  track_events_.push_back(std::move(e));
 }
 
 std::vector<TrackEvent> Tracker::take_track_events() {
@@ -429,6 +411,12 @@ std::vector<TrackEvent> Tracker::take_track_events() {
 std::vector<LineEvent> Tracker::take_events() {
   std::vector<LineEvent> out;
   out.swap(events_);
+  return out;
+}
+
+std::vector<ZoneEvent> Tracker::take_zone_events() {
+  std::vector<ZoneEvent> out;
+  out.swap(zone_events_);
   return out;
 }
 

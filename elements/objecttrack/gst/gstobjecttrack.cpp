@@ -51,6 +51,7 @@
  */
 #include "gstobjecttrack.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -62,7 +63,9 @@
 #include <gst/video/gstvideometa.h>
 
 #include "callback_guard.hpp"
+#include "frame_policy.hpp"
 #include "keepup_metas.hpp"
+#include "track_events.hpp"
 #include "tracker.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(objecttrack_debug);
@@ -70,6 +73,7 @@ GST_DEBUG_CATEGORY_STATIC(objecttrack_dataflow);
 #define GST_CAT_DEFAULT objecttrack_debug
 
 namespace track = keepup::track;
+namespace trackevents = keepup::trackevents;
 
 enum {
   PROP_0,
@@ -86,6 +90,11 @@ enum {
   PROP_ROI,
   PROP_LINES,
   PROP_POST_TRACK_MESSAGES,
+  PROP_EMPTY_FRAMES,
+  PROP_ZONES,
+  PROP_LOITER_TIME,
+  PROP_SPEED_MIN_DISTANCE,
+  PROP_STREAM_NAME,
   PROP_STATS,
   N_PROPS
 };
@@ -94,21 +103,27 @@ static GParamSpec *properties[N_PROPS];
 
 struct TrackSettings {
   track::TrackerConfig tracker;
-  std::string calibration, roi, lines;
+  std::string calibration, roi, lines, zones, stream_name;
   double meters_per_pixel = 0;
   bool post_track_messages = false;
+  track::EmptyFrames empty_frames = track::EmptyFrames::automatic;
 };
 
 struct Tracking {
-  explicit Tracking(track::TrackerConfig c) : tracker(std::move(c)) {}
+  Tracking(track::TrackerConfig c, track::EmptyFrames empty)
+      : tracker(std::move(c)), classifier(empty) {}
   track::Tracker tracker;
-  std::string roi_text, lines_text;
+  track::FrameClassifier classifier;
+  std::string roi_text, lines_text, zones_text;
+  std::string stream_name;           // the property, else the stream-start id
   std::map<int, std::string> labels; // class id -> name, as the detector wrote them
   bool post_track_messages = false;
   std::mutex stats_lock;
-  guint64 frames = 0, updates = 0, predictions = 0;
+  guint64 frames = 0, updates = 0, predictions = 0, stale_detections = 0;
+  std::int64_t detector_interval_ns = 0;
   std::size_t active = 0;
   track::TrackerCounters counters;
+  std::map<std::string, std::map<int, unsigned>> occupancy;
 };
 
 struct ObjectTrackPrivate {
@@ -121,6 +136,23 @@ struct _GstObjectTrack {
   GstBaseTransform parent;
   ObjectTrackPrivate *priv;
 };
+
+#define GST_TYPE_OBJECT_TRACK_EMPTY_FRAMES (gst_object_track_empty_frames_get_type())
+static GType gst_object_track_empty_frames_get_type() {
+  static GType type = 0;
+  if (g_once_init_enter(&type)) {
+    static const GEnumValue values[] = {
+        {static_cast<gint>(track::EmptyFrames::automatic),
+         "Learn the detector's cadence from the frames with detections", "auto"},
+        {static_cast<gint>(track::EmptyFrames::no_objects), "The detector ran and found nothing",
+         "no-objects"},
+        {static_cast<gint>(track::EmptyFrames::not_inferred),
+         "The detector did not run: predict only", "not-inferred"},
+        {0, nullptr, nullptr}};
+    g_once_init_leave(&type, g_enum_register_static("GstObjectTrackEmptyFrames", values));
+  }
+  return type;
+}
 
 #define gst_object_track_parent_class parent_class
 G_DEFINE_TYPE(GstObjectTrack, gst_object_track, GST_TYPE_BASE_TRANSFORM)
@@ -142,7 +174,9 @@ static std::string label_for(const Tracking &t, int class_id) {
 }
 
 // Reads the detector's metas, then removes them: the output carries tracks instead.
-static std::vector<track::Detection> take_detections(GstBuffer *buf, Tracking &t) {
+// `stale` gets, per detection, whether its param says fresh=false (a reused result).
+static std::vector<track::Detection> take_detections(GstBuffer *buf, Tracking &t,
+                                                     std::vector<bool> &stale) {
   std::vector<track::Detection> dets;
   gpointer state = nullptr;
   while (GstMeta *m = gst_buffer_iterate_meta_filtered(
@@ -153,10 +187,13 @@ static std::vector<track::Detection> take_detections(GstBuffer *buf, Tracking &t
              static_cast<double>(roi->x + roi->w), static_cast<double>(roi->y + roi->h)};
     d.confidence = 1.0;
     d.class_id = -1;
+    gboolean fresh = TRUE;
     if (GstStructure *p = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
       gst_structure_get_double(p, "confidence", &d.confidence);
       gst_structure_get_int(p, "class-id", &d.class_id);
+      gst_structure_get_boolean(p, "fresh", &fresh);
     }
+    stale.push_back(!fresh);
     const std::string label = g_quark_to_string(roi->roi_type);
     if (d.class_id < 0) { // a detector without class ids: one id per distinct label
       d.class_id = static_cast<int>(t.labels.size());
@@ -196,8 +233,50 @@ static void attach_track(GstBuffer *buf, const Tracking &t, const track::TrackOu
       "predicted", G_TYPE_BOOLEAN, o.predicted ? TRUE : FALSE, "velocity-x", G_TYPE_DOUBLE,
       o.velocity.x, "velocity-y", G_TYPE_DOUBLE, o.velocity.y, nullptr);
   if (o.speed_kmh)
-    gst_structure_set(tracking, "speed-kmh", G_TYPE_DOUBLE, *o.speed_kmh, nullptr);
+    gst_structure_set(tracking, "speed-kmh", G_TYPE_DOUBLE, *o.speed_kmh, "speed-uncertainty-kmh",
+                      G_TYPE_DOUBLE, o.speed_uncertainty_kmh.value_or(0), nullptr);
   gst_video_region_of_interest_meta_add_param(meta, tracking);
+}
+
+// `<zone>`: a structure of `<label>` -> objects inside now (every zone, empty ones too).
+static GstStructure *occupancy_structure(const Tracking &t,
+                                         const std::map<std::string, std::map<int, unsigned>> &o) {
+  GstStructure *zones = gst_structure_new_empty("occupancy");
+  for (const auto &[zone, classes] : o) {
+    GstStructure *z = gst_structure_new_empty("zone");
+    for (const auto &[cls, n] : classes)
+      gst_structure_set(z, label_for(t, cls).c_str(), G_TYPE_UINT, n, nullptr);
+    gst_structure_set(zones, zone.c_str(), GST_TYPE_STRUCTURE, z, nullptr);
+    gst_structure_free(z);
+  }
+  return zones;
+}
+
+// `<line>-forward` / `-backward`, and `<line>-<label>-forward` / `-backward` per class.
+static void set_line_counts(GstStructure *s, const Tracking &t,
+                            const track::TrackerCounters &counters) {
+  for (const auto &[name, counts] : counters.line_counts)
+    gst_structure_set(s, (name + "-forward").c_str(), G_TYPE_UINT64, counts.first,
+                      (name + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+  for (const auto &[name, classes] : counters.line_class_counts)
+    for (const auto &[cls, counts] : classes) {
+      const std::string key = name + "-" + label_for(t, cls);
+      gst_structure_set(s, (key + "-forward").c_str(), G_TYPE_UINT64, counts.first,
+                        (key + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+    }
+}
+
+// UTC wall time of the frame: a timestamp/x-unix reference meta (the capture time, when the
+// source put one on), else now.
+static gint64 frame_wall_us(GstBuffer *buf) {
+  static GstCaps *unix_caps = gst_caps_new_empty_simple("timestamp/x-unix");
+  if (GstReferenceTimestampMeta *m = gst_buffer_get_reference_timestamp_meta(buf, unix_caps))
+    return static_cast<gint64>(m->timestamp / 1000);
+  return g_get_real_time();
+}
+
+static void post(GstObjectTrack *self, GstStructure *s) {
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
@@ -217,55 +296,71 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
       return GST_FLOW_ERROR;
     }
     const auto t_ns = static_cast<std::int64_t>(pts);
-    // Fresh detections unless the detector says this frame was not inferred.
-    bool fresh = true;
+    track::FrameFacts facts;
+    facts.t_ns = t_ns;
     if (GstStructure *info = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
       gboolean f = TRUE;
       gst_structure_get_boolean(info, "fresh", &f);
-      fresh = f;
+      facts.inference_fresh = f != FALSE;
     }
-    std::vector<track::Detection> dets = take_detections(buf, *run);
+    std::vector<bool> stale;
+    std::vector<track::Detection> dets = take_detections(buf, *run, stale);
+    facts.detections = dets.size();
+    facts.stale = static_cast<std::size_t>(std::count(stale.begin(), stale.end(), true));
+    const bool fresh = run->classifier.classify(facts) == track::FrameKind::update;
+    if (fresh && facts.stale > 0) { // reused detections are not measurements
+      std::vector<track::Detection> kept;
+      for (std::size_t i = 0; i < dets.size(); ++i)
+        if (!stale[i])
+          kept.push_back(dets[i]);
+      dets = std::move(kept);
+    }
     const std::vector<track::TrackOutput> tracks =
         fresh ? run->tracker.update(dets, t_ns) : run->tracker.predict(t_ns);
     for (const auto &o : tracks)
       attach_track(buf, *run, o);
 
+    const auto occupancy = run->tracker.occupancy();
     if (GstStructure *scene = keepup::gstmeta::add(buf, keepup::gstmeta::kTracking)) {
       gst_structure_set(scene, "roi", G_TYPE_STRING, run->roi_text.c_str(), "lines", G_TYPE_STRING,
-                        run->lines_text.c_str(), "active-tracks", G_TYPE_UINT,
-                        static_cast<guint>(run->tracker.active()), nullptr);
-      for (const auto &[name, counts] : run->tracker.counters().line_counts)
-        gst_structure_set(scene, (name + "-forward").c_str(), G_TYPE_UINT64, counts.first,
-                          (name + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+                        run->lines_text.c_str(), "zones", G_TYPE_STRING, run->zones_text.c_str(),
+                        "active-tracks", G_TYPE_UINT, static_cast<guint>(run->tracker.active()),
+                        nullptr);
+      set_line_counts(scene, *run, run->tracker.counters());
+      GstStructure *occ = occupancy_structure(*run, occupancy);
+      gst_structure_set(scene, "occupancy", GST_TYPE_STRUCTURE, occ, nullptr);
+      gst_structure_free(occ);
     }
     {
       std::lock_guard<std::mutex> lk(run->stats_lock);
       ++run->frames;
       ++(fresh ? run->updates : run->predictions);
+      run->stale_detections += facts.stale;
+      run->detector_interval_ns = run->classifier.detector_interval_ns();
       run->active = run->tracker.active();
       run->counters = run->tracker.counters();
+      run->occupancy = occupancy;
     }
-    // Messages last, with no lock held.
-    for (const auto &e : run->tracker.take_events()) {
-      GstStructure *s = gst_structure_new(
-          "objecttrack-line-crossed", "line", G_TYPE_STRING, e.line.c_str(), "track-id",
-          G_TYPE_UINT64, static_cast<guint64>(e.track_id), "label", G_TYPE_STRING,
-          label_for(*run, e.class_id).c_str(), "direction", G_TYPE_INT, e.direction, "pts",
-          G_TYPE_UINT64, static_cast<guint64>(e.t_ns), nullptr);
-      if (e.speed_kmh)
-        gst_structure_set(s, "speed-kmh", G_TYPE_DOUBLE, *e.speed_kmh, nullptr);
-      gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
-    }
-    for (const auto &e : run->tracker.take_track_events()) {
+    // Messages last, with no lock held: starts, crossings, zones, then ends.
+    trackevents::Context ctx;
+    ctx.stream = run->stream_name;
+    ctx.wall_us = frame_wall_us(buf);
+    ctx.label = [&run](int cls) { return label_for(*run, cls); };
+    std::vector<track::TrackEvent> ended;
+    for (auto &e : run->tracker.take_track_events()) {
       if (!run->post_track_messages)
         continue;
-      GstStructure *s = gst_structure_new(
-          e.started ? "objecttrack-track-started" : "objecttrack-track-ended", "track-id",
-          G_TYPE_UINT64, static_cast<guint64>(e.track_id), "label", G_TYPE_STRING,
-          label_for(*run, e.class_id).c_str(), "pts", G_TYPE_UINT64, static_cast<guint64>(e.t_ns),
-          "age-ns", G_TYPE_UINT64, static_cast<guint64>(e.age_ns), nullptr);
-      gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+      if (e.started)
+        post(self, trackevents::track_event(e, ctx));
+      else
+        ended.push_back(std::move(e));
     }
+    for (const auto &e : run->tracker.take_events())
+      post(self, trackevents::line_event(e, ctx));
+    for (const auto &e : run->tracker.take_zone_events())
+      post(self, trackevents::zone_event(e, ctx));
+    for (const auto &e : ended)
+      post(self, trackevents::track_event(e, ctx));
     GST_CAT_LOG_OBJECT(
         objecttrack_dataflow, self, "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
         GST_TIME_ARGS(pts), dets.size(), tracks.size(), fresh ? "update" : "predict");
@@ -285,6 +380,8 @@ static gboolean start_impl(GstBaseTransform *trans) {
   }
   track::TrackerConfig config = s.tracker;
   try {
+    if (!s.zones.empty())
+      config.zones = track::parse_zones(s.zones);
     if (!s.calibration.empty())
       config.ground = track::parse_calibration(s.calibration);
     else if (s.meters_per_pixel > 0)
@@ -298,9 +395,11 @@ static gboolean start_impl(GstBaseTransform *trans) {
                       ("%s", e.what()));
     return FALSE;
   }
-  auto run = std::make_shared<Tracking>(config);
+  auto run = std::make_shared<Tracking>(config, s.empty_frames);
   run->roi_text = s.roi;
   run->lines_text = s.lines;
+  run->zones_text = s.zones;
+  run->stream_name = s.stream_name;
   run->post_track_messages = s.post_track_messages;
   std::lock_guard<std::mutex> lk(self->priv->lock);
   self->priv->run = std::move(run);
@@ -344,8 +443,16 @@ static gboolean sink_event_impl(GstBaseTransform *trans, GstEvent *event) {
   auto *self = GST_OBJECT_TRACK(trans);
   if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
     std::lock_guard<std::mutex> lk(self->priv->lock);
-    if (self->priv->run)
+    if (self->priv->run) {
       self->priv->run->tracker.reset();
+      self->priv->run->classifier.reset();
+    }
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START) {
+    const gchar *id = nullptr;
+    gst_event_parse_stream_start(event, &id);
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    if (self->priv->run && self->priv->settings.stream_name.empty() && id)
+      self->priv->run->stream_name = id;
   }
   return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
@@ -362,27 +469,34 @@ static GstStructure *make_stats(GstObjectTrack *self) {
     std::lock_guard<std::mutex> lk(self->priv->lock);
     run = self->priv->run;
   }
-  guint64 frames = 0, updates = 0, predictions = 0, total = 0, suspects = 0;
+  guint64 frames = 0, updates = 0, predictions = 0, total = 0, suspects = 0, stale = 0,
+          interval = 0;
   guint active = 0;
   GstStructure *lines = gst_structure_new_empty("application/x-objecttrack-lines");
+  GstStructure *zones = nullptr;
   if (run) {
     std::lock_guard<std::mutex> lk(run->stats_lock);
     frames = run->frames;
     updates = run->updates;
     predictions = run->predictions;
+    stale = run->stale_detections;
+    interval = static_cast<guint64>(run->detector_interval_ns);
     active = static_cast<guint>(run->active);
     total = run->counters.total_tracks;
     suspects = run->counters.id_switch_suspects;
-    for (const auto &[name, counts] : run->counters.line_counts)
-      gst_structure_set(lines, (name + "-forward").c_str(), G_TYPE_UINT64, counts.first,
-                        (name + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+    set_line_counts(lines, *run, run->counters);
+    zones = occupancy_structure(*run, run->occupancy);
   }
+  if (!zones)
+    zones = gst_structure_new_empty("occupancy");
   GstStructure *s = gst_structure_new(
       "application/x-objecttrack-stats", "frames", G_TYPE_UINT64, frames, "updates", G_TYPE_UINT64,
-      updates, "predictions", G_TYPE_UINT64, predictions, "active-tracks", G_TYPE_UINT, active,
+      updates, "predictions", G_TYPE_UINT64, predictions, "stale-detections", G_TYPE_UINT64, stale,
+      "detector-interval-ns", G_TYPE_UINT64, interval, "active-tracks", G_TYPE_UINT, active,
       "total-tracks", G_TYPE_UINT64, total, "id-switch-suspects", G_TYPE_UINT64, suspects, "lines",
-      GST_TYPE_STRUCTURE, lines, nullptr);
+      GST_TYPE_STRUCTURE, lines, "zones", GST_TYPE_STRUCTURE, zones, nullptr);
   gst_structure_free(lines);
+  gst_structure_free(zones);
   return s;
 }
 
@@ -396,6 +510,8 @@ static void check_string(GstObjectTrack *self, const char *what, const std::stri
       track::parse_calibration(text);
     else if (g_str_equal(what, "roi"))
       track::parse_polygon(text);
+    else if (g_str_equal(what, "zones"))
+      track::parse_zones(text);
     else
       track::parse_lines(text);
   } catch (const std::exception &e) {
@@ -452,6 +568,21 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
     case PROP_POST_TRACK_MESSAGES:
       s.post_track_messages = g_value_get_boolean(value);
       break;
+    case PROP_EMPTY_FRAMES:
+      s.empty_frames = static_cast<track::EmptyFrames>(g_value_get_enum(value));
+      break;
+    case PROP_ZONES:
+      s.zones = text;
+      break;
+    case PROP_LOITER_TIME:
+      s.tracker.loiter_ns = static_cast<std::int64_t>(g_value_get_uint64(value));
+      break;
+    case PROP_SPEED_MIN_DISTANCE:
+      s.tracker.speed_min_distance_m = g_value_get_double(value);
+      break;
+    case PROP_STREAM_NAME:
+      s.stream_name = text;
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       return;
@@ -463,6 +594,8 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
     check_string(self, "roi", text);
   else if (prop_id == PROP_LINES)
     check_string(self, "lines", text);
+  else if (prop_id == PROP_ZONES)
+    check_string(self, "zones", text);
 }
 
 static void gst_object_track_set_property(GObject *object, guint prop_id, const GValue *value,
@@ -518,6 +651,21 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
     break;
   case PROP_POST_TRACK_MESSAGES:
     g_value_set_boolean(value, s.post_track_messages);
+    break;
+  case PROP_EMPTY_FRAMES:
+    g_value_set_enum(value, static_cast<gint>(s.empty_frames));
+    break;
+  case PROP_ZONES:
+    g_value_set_string(value, s.zones.c_str());
+    break;
+  case PROP_LOITER_TIME:
+    g_value_set_uint64(value, static_cast<guint64>(s.tracker.loiter_ns));
+    break;
+  case PROP_SPEED_MIN_DISTANCE:
+    g_value_set_double(value, s.tracker.speed_min_distance_m);
+    break;
+  case PROP_STREAM_NAME:
+    g_value_set_string(value, s.stream_name.c_str());
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -595,10 +743,32 @@ static void gst_object_track_class_init(GstObjectTrackClass *klass) {
   properties[PROP_POST_TRACK_MESSAGES] = g_param_spec_boolean(
       "post-track-messages", "Post track messages",
       "Post objecttrack-track-started / -ended element messages", FALSE, ready);
+  properties[PROP_EMPTY_FRAMES] = g_param_spec_enum(
+      "empty-frames", "Empty frames",
+      "What a frame without detections (and without yolodetect's inference meta) means: auto "
+      "learns the detector's cadence, no-objects, or not-inferred (predict only)",
+      GST_TYPE_OBJECT_TRACK_EMPTY_FRAMES, static_cast<gint>(track::EmptyFrames::automatic), ready);
+  properties[PROP_ZONES] = g_param_spec_string(
+      "zones", "Zones",
+      "'name:x,y;x,y;x,y|name2:...': polygons; entries, exits (dwell time), occupancy per class",
+      nullptr, ready);
+  properties[PROP_LOITER_TIME] = g_param_spec_uint64(
+      "loiter-time", "Loiter time",
+      "Post objecttrack-loitering once per object and zone after this long inside (ns, 0 = off)", 0,
+      G_MAXUINT64, static_cast<guint64>(d.loiter_ns), ready);
+  properties[PROP_SPEED_MIN_DISTANCE] =
+      g_param_spec_double("speed-min-distance", "Speed minimum distance",
+                          "No speed before the object moved this far on the ground (metres)", 0.0,
+                          1000.0, d.speed_min_distance_m, ready);
+  properties[PROP_STREAM_NAME] =
+      g_param_spec_string("stream-name", "Stream name",
+                          "The events' stream field (empty: the stream-start id)", nullptr, ready);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics", "application/x-objecttrack-stats (see the element documentation)",
       GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
+  gst_type_mark_as_plugin_api(GST_TYPE_OBJECT_TRACK_EMPTY_FRAMES,
+                              static_cast<GstPluginAPIFlags>(0));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
