@@ -9,7 +9,7 @@
 //            --model FILE --interval N --async --threads N --conf X
 //            --calibration S --meters-per-pixel X --roi S --lines S
 //            --live (test: real-time frames) --drop P (drop a fraction of frames upstream)
-//            --size WxH --seed N (test) --quiet
+//            --size WxH --seed N (test) --quiet --events FILE ('-' = stdout)
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideometa.h>
@@ -26,9 +26,11 @@
 #include <string>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "../elements/objecttrack/gst/track_event_json.hpp"
 #include "app_util.hpp"
 #include "keepup_metas.hpp"
 #include "mot_metrics.hpp"
@@ -41,7 +43,7 @@ constexpr int kTestFps = 30;
 struct Options {
   std::string input;
   std::string output = "analyze.ts";
-  std::string meta, gt;
+  std::string meta, gt, events;
   std::string model;
   int seconds = 0; // 0: test 20 s, other inputs until EOS
   int width = 1280, height = 720;
@@ -58,6 +60,7 @@ void usage() {
       "usage: keepup-analyze test|FILE|URI [options]\n"
       "  --output FILE        annotated MPEG-TS recording (default analyze.ts, '-' = none)\n"
       "  --meta FILE          per-frame tracks as JSON lines\n"
+      "  --events FILE        objecttrack events (schema v1) as JSON lines, '-' = stdout\n"
       "  --show               display instead of recording\n"
       "  --seconds N          test: length (default 20); others: stop after N s\n"
       "  --gt FILE            test: MOT ground truth of the generated scene\n"
@@ -118,6 +121,8 @@ bool parse(int argc, char **argv, Options &o) {
         o.output = v;
       else if (a == "--meta")
         o.meta = v;
+      else if (a == "--events")
+        o.events = v;
       else if (a == "--gt")
         o.gt = v;
       else if (a == "--model")
@@ -185,6 +190,7 @@ struct App {
   guint64 frames_at_last_progress = 0;
   gint64 last_progress_us = 0;
   std::FILE *meta = nullptr;
+  std::FILE *events = nullptr; // objecttrack's event messages, one JSON line each
   int fps_num = kTestFps, fps_den = 1;
   std::map<std::string, std::pair<guint64, guint64>> line_counts;
   // test source
@@ -410,6 +416,11 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
   }
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *s = gst_message_get_structure(msg);
+    if (app.events) {
+      const std::string line = keepup::trackevents::event_json_line(s);
+      if (!line.empty())
+        std::fprintf(app.events, "%s\n", line.c_str());
+    }
     if (s && gst_structure_has_name(s, "objecttrack-line-crossed")) {
       int dir = 0;
       gst_structure_get_int(s, "direction", &dir);
@@ -456,6 +467,8 @@ std::string build_launch(App &app) {
        " async=" + (o.async ? "true" : "false") + " threads=" + std::to_string(o.threads) +
        " conf-threshold=" + std::to_string(o.conf) + " ";
   d += "! objecttrack name=track";
+  if (!o.events.empty())
+    d += " post-track-messages=true";
   if (!o.calibration.empty())
     d += " calibration=\"" + o.calibration + "\"";
   else if (o.meters_per_pixel > 0)
@@ -511,6 +524,17 @@ int main(int argc, char **argv) {
   }
   if (!o.meta.empty() && !(app.meta = std::fopen(o.meta.c_str(), "w"))) {
     std::fprintf(stderr, "keepup-analyze: cannot write %s: %s\n", o.meta.c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  if (o.events == "-") { // the events own stdout; progress and summary move to stderr
+    app.events = fdopen(dup(STDOUT_FILENO), "w");
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+  } else if (!o.events.empty()) {
+    app.events = std::fopen(o.events.c_str(), "w");
+  }
+  if (!o.events.empty() && !app.events) {
+    std::fprintf(stderr, "keepup-analyze: cannot write %s: %s\n", o.events.c_str(),
                  std::strerror(errno));
     return 1;
   }
@@ -620,6 +644,8 @@ int main(int argc, char **argv) {
   g_main_loop_unref(app.loop);
   if (app.meta)
     std::fclose(app.meta);
+  if (app.events)
+    std::fclose(app.events);
 
   std::printf("\n== keepup-analyze: summary ==\n");
   std::printf("%" G_GUINT64_FORMAT " frames in %.1f s (%.1f fps); %" G_GUINT64_FORMAT
@@ -636,6 +662,8 @@ int main(int argc, char **argv) {
     std::printf("recording: %s\n", o.output.c_str());
   if (!o.meta.empty())
     std::printf("tracks per frame: %s\n", o.meta.c_str());
+  if (!o.events.empty() && o.events != "-")
+    std::printf("events: %s\n", o.events.c_str());
   if (!o.gt.empty())
     std::printf("ground truth: %s (keepup-mot-eval %s %s)\n", o.gt.c_str(), o.gt.c_str(),
                 o.meta.empty() ? "<--meta file>" : o.meta.c_str());
