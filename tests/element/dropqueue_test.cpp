@@ -7,6 +7,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <atomic>
 #include <latch>
 #include <thread>
@@ -759,4 +760,147 @@ TEST(DropQueuePipeline, NonLiveSourceLosesNothing) {
   gst_object_unref(bus);
   gst_object_unref(q);
   gst_object_unref(pipeline);
+}
+
+// ---- after EOS, not-linked, buffer lists ----------------------------------------------------
+
+namespace {
+
+// The src task pauses under the element's lock right after it stores why (EOS, not-linked):
+// a paused task means the element is in that state. Polls a condition, with a deadline.
+bool wait_task_paused(GstElement *q) {
+  GstPad *src = gst_element_get_static_pad(q, "src");
+  const gint64 give_up = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+  bool paused = false;
+  while (!(paused = gst_pad_get_task_state(src) == GST_TASK_PAUSED) &&
+         g_get_monotonic_time() < give_up)
+    g_usleep(1000);
+  gst_object_unref(src);
+  return paused;
+}
+
+// Events from the harness' sink side until (and including) one of `type`; empty on timeout.
+std::vector<std::string> pull_events_until(GstHarness *h, GstEventType type) {
+  std::vector<std::string> names;
+  while (GstEvent *ev = gst_harness_pull_event(h)) {
+    names.push_back(GST_EVENT_TYPE_NAME(ev));
+    const bool done = GST_EVENT_TYPE(ev) == type;
+    gst_event_unref(ev);
+    if (done)
+      return names;
+  }
+  return {};
+}
+
+GstEvent *new_segment_event() {
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  return gst_event_new_segment(&segment);
+}
+
+} // namespace
+
+TEST(DropQueue, ANewStreamAfterEosIsTakenAndFlows) {
+  auto owner = new_dropqueue({});
+  GstHarness *h = owner.get();
+  gst_harness_set_src_caps_str(h, kRawCaps);
+  push_index(h, 0);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_EQ(pull_offsets_until_eos(h), (std::vector<guint64>{0}));
+  ASSERT_TRUE(wait_task_paused(h->element));
+  EXPECT_EQ(gst_harness_push(h, make_buffer(1)), GST_FLOW_EOS) << "no data after EOS...";
+
+  // ... until a new stream starts, like core queue: STREAM_START (or SEGMENT) restarts it.
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_stream_start("second")));
+  EXPECT_TRUE(gst_harness_push_event(h, new_segment_event()));
+  push_index(h, 2);
+  GstBuffer *out = gst_harness_pull(h);
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(GST_BUFFER_OFFSET(out), 2u);
+  gst_buffer_unref(out);
+  const auto events = pull_events_until(h, GST_EVENT_SEGMENT);
+  EXPECT_NE(std::find(events.begin(), events.end(), "stream-start"), events.end());
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_FALSE(pull_events_until(h, GST_EVENT_EOS).empty()) << "the second stream ends too";
+  expect_invariant(h->element);
+}
+
+TEST(DropQueue, StickyEventsWhileNotLinkedAreKeptAndFollowTheRelink) {
+  auto owner = new_dropqueue({});
+  GstHarness *h = owner.get();
+  gst_harness_set_src_caps_str(h, kRawCaps);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstPad *src = gst_element_get_static_pad(h->element, "src");
+  GstPad *peer = gst_pad_get_peer(src);
+  ASSERT_TRUE(gst_pad_unlink(src, peer));
+
+  push_index(h, 0); // taken, then pushing it finds nobody downstream
+  ASSERT_TRUE(wait_task_paused(h->element));
+  EXPECT_EQ(gst_harness_push(h, make_buffer(1)), GST_FLOW_NOT_LINKED) << "upstream hears of it";
+  // Upstream reports it (a source posts the flow error): this element only does so when
+  // upstream already sent EOS, and pushes no EOS that would end a relinked stream.
+  GstMessage *err = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  EXPECT_EQ(err, nullptr);
+  if (err)
+    gst_message_unref(err);
+
+  // Sticky events are taken and kept in order; other serialized events are refused (and
+  // so is EOS, which would also end the harness' own stream: not sent here).
+  EXPECT_TRUE(gst_harness_push_event(
+      h, gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "while-unlinked", nullptr))));
+  EXPECT_FALSE(gst_harness_push_event(
+      h, gst_event_new_custom(GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty("x"))));
+
+  ASSERT_EQ(gst_pad_link(src, peer), GST_PAD_LINK_OK);
+  gst_pad_send_event(src, gst_event_new_reconfigure()); // what a relinking app sends
+  bool tag_seen = false;
+  while (GstEvent *ev = gst_harness_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_TAG) {
+      GstTagList *tags = nullptr;
+      gst_event_parse_tag(ev, &tags);
+      gchar *title = nullptr;
+      tag_seen = gst_tag_list_get_string(tags, GST_TAG_TITLE, &title) &&
+                 g_strcmp0(title, "while-unlinked") == 0;
+      g_free(title);
+    }
+    gst_event_unref(ev);
+    if (tag_seen)
+      break;
+  }
+  EXPECT_TRUE(tag_seen) << "the tag taken while not linked went out after the relink";
+  push_index(h, 2);
+  GstBuffer *out = gst_harness_pull(h);
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(GST_BUFFER_OFFSET(out), 2u);
+  gst_buffer_unref(out);
+
+  gst_element_set_bus(h->element, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(peer);
+  gst_object_unref(src);
+}
+
+TEST(DropQueue, ABufferListIsQueuedAsItsBuffersInOneGo) {
+  auto owner = new_dropqueue({{"max-size-buffers", "3"}});
+  GstHarness *h = owner.get();
+  GstPad *sink = gst_element_get_static_pad(h->element, "sink");
+  EXPECT_NE(GST_PAD_CHAINLISTFUNC(sink), nullptr) << "lists are handled, not split by the pad";
+  gst_object_unref(sink);
+  gst_harness_set_src_caps_str(h, kRawCaps);
+
+  // The src task cannot take a buffer before the whole list is in: a list of 20 into a
+  // queue of 3 keeps the newest 3, and every count is per buffer.
+  GstBufferList *list = gst_buffer_list_new();
+  for (guint64 i = 0; i < 20; ++i)
+    gst_buffer_list_add(list, make_buffer(i));
+  ASSERT_EQ(gst_pad_push_list(h->srcpad, list), GST_FLOW_OK);
+  EXPECT_EQ(stats_u64(h->element, "in"), 20u);
+  EXPECT_EQ(stats_u64(h->element, "dropped-overflow"), 17u);
+  expect_invariant(h->element);
+  ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  std::vector<bool> disconts;
+  EXPECT_EQ(pull_offsets_until_eos(h, &disconts), (std::vector<guint64>{17, 18, 19}));
+  EXPECT_EQ(disconts, (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(stats_u64(h->element, "out"), 3u);
 }

@@ -9,7 +9,9 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
+#include <future>
 #include <random>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -700,4 +702,92 @@ TEST(TsRecover, AStreamAfterMegabytesOfZerosOrCutShortIsRecoveredAndDecodesClean
     EXPECT_GT(decoded_frames(out, error), 0);
     EXPECT_EQ(error, "");
   }
+}
+
+// ---- unlock: a flush never waits for the disk -----------------------------------------------
+
+namespace {
+
+// Counts the dataflow log lines that hand a block to the writer: the next line of render
+// after one of them is the writer's wait for room.
+struct HandOffLog {
+  std::mutex m;
+  std::condition_variable cv;
+  int hand_offs = 0;
+  static void on_log(GstDebugCategory *category, GstDebugLevel, const gchar *, const gchar *, gint,
+                     GObject *, GstDebugMessage *message, gpointer user_data) {
+    if (g_strcmp0(gst_debug_category_get_name(category), "tsrecordsink_dataflow") != 0 ||
+        !g_str_has_prefix(gst_debug_message_get(message), "handing"))
+      return;
+    auto *self = static_cast<HandOffLog *>(user_data);
+    std::lock_guard lk(self->m);
+    ++self->hand_offs;
+    self->cv.notify_all();
+  }
+  bool wait_for(int n) {
+    std::unique_lock lk(m);
+    return cv.wait_for(lk, std::chrono::seconds(20), [&] { return hand_offs >= n; });
+  }
+};
+
+} // namespace
+
+TEST(TsRecordSink, FlushStartDoesNotWaitForAStuckDisk) {
+  TempDir dir;
+  // The temp file is a FIFO that nobody reads: the writer thread's write() blocks for good
+  // once the pipe is full, like a disk that stopped answering.
+  const std::string temp = dir.file("stuck.recording.ts");
+  ASSERT_EQ(mkfifo(temp.c_str(), 0600), 0);
+  const int reader = open(temp.c_str(), O_RDONLY | O_NONBLOCK); // lets the writer open it
+  ASSERT_GE(reader, 0);
+  const size_t block = kPacket * 22400; // one buffer, one block: far more than the pipe holds
+  ASSERT_LT(static_cast<size_t>(fcntl(reader, F_GETPIPE_SZ)), block);
+  std::vector<uint8_t> data(block);
+  for (size_t i = 0; i < block; i += kPacket) { // null packets
+    data[i] = 0x47;
+    data[i + 1] = 0x1f;
+    data[i + 2] = 0xff;
+    data[i + 3] = 0x10;
+  }
+
+  HandOffLog log;
+  gst_debug_set_threshold_for_name("tsrecordsink_dataflow", GST_LEVEL_LOG);
+  gst_debug_add_log_function(&HandOffLog::on_log, &log, nullptr);
+  auto h = new_recorder({{"location", dir.file("stuck.ts").c_str()},
+                         {"recover", "false"},
+                         {"sync-mode", "none"},
+                         {"flush-threshold", "1048576"},
+                         {"max-pending-bytes", "1048576"}});
+  // The first block goes to the writer, which sticks in the full pipe; the second one then
+  // finds no room: its render waits for the writer.
+  ASSERT_EQ(push_bytes(h.get(), data.data(), data.size()), GST_FLOW_OK);
+  std::promise<GstFlowReturn> second;
+  std::thread pusher([&] { second.set_value(push_bytes(h.get(), data.data(), data.size())); });
+  ASSERT_TRUE(log.wait_for(2)) << "the second block was handed to the writer";
+
+  auto flushed = std::async(std::launch::async, [&] {
+    return gst_harness_push_event(h.get(), gst_event_new_flush_start());
+  });
+  const bool prompt = flushed.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  // Whatever happened, let the disk go now so every thread can finish.
+  fcntl(reader, F_SETFL, 0);
+  std::atomic<size_t> drained{0};
+  std::thread drain([reader, &drained] {
+    std::vector<char> sink(1 << 16);
+    ssize_t n;
+    while ((n = read(reader, sink.data(), sink.size())) > 0)
+      drained += static_cast<size_t>(n);
+  });
+  EXPECT_TRUE(prompt) << "flush-start waited for the stuck writer";
+  EXPECT_TRUE(flushed.get());
+  pusher.join();
+  EXPECT_EQ(second.get_future().get(), GST_FLOW_FLUSHING) << "render gave up waiting";
+  EXPECT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE)));
+  gst_debug_remove_log_function(&HandOffLog::on_log);
+  gst_debug_set_threshold_for_name("tsrecordsink_dataflow", GST_LEVEL_NONE);
+  h.reset(); // stop: the recording is finished once the pipe is drained
+  drain.join();
+  close(reader);
+  EXPECT_EQ(drained.load(), 2 * block) << "the waiting block was queued, not dropped";
+  EXPECT_TRUE(exists(dir.file("stuck.ts"))) << "finished and renamed at stop";
 }

@@ -486,3 +486,52 @@ TEST(RatioWindow, ForgetsOldBuckets) {
   EXPECT_EQ(w.in(), 1u);
   EXPECT_DOUBLE_EQ(w.ratio(), 1.0);
 }
+
+TEST(DropQueueCore, SettingsDefaultsAreTheElementDefaultsAndAConstantExpression) {
+  constexpr Settings d{};
+  static_assert(d.max_buffers == 2 && d.max_bytes == 0 && d.max_time_ns == 0);
+  static_assert(d.leak == Leak::Downstream && d.live_only && d.keyframe_aware);
+  static_assert(d.keyframe_request_interval_ns == kSecond && d.ratio_window_ns == 5 * kSecond);
+  EXPECT_DOUBLE_EQ(d.warn_drop_ratio, 0.05);
+  EXPECT_DOUBLE_EQ(d.critical_drop_ratio, 0.10);
+}
+
+TEST(DropQueueCore, ConfiguredReadsBackWhatWasGivenWhileTheRaisedRatioApplies) {
+  Settings s;
+  s.warn_drop_ratio = 0.3;
+  s.critical_drop_ratio = 0.1;
+  DropQueueCore core(s);
+  EXPECT_DOUBLE_EQ(core.configured().critical_drop_ratio, 0.1) << "a property reads back as set";
+  EXPECT_DOUBLE_EQ(core.settings().critical_drop_ratio, 0.3);
+  s.warn_drop_ratio = 0.05; // lowering warn again brings the given critical back
+  core.configure(s);
+  EXPECT_DOUBLE_EQ(core.settings().critical_drop_ratio, 0.1);
+  core.reset();
+  EXPECT_DOUBLE_EQ(core.configured().critical_drop_ratio, 0.1);
+}
+
+TEST(DropQueueCore, KeyframeAwareOffDropsSingleFramesOfAnEncodedStream) {
+  Settings s = live_settings(3);
+  s.keyframe_aware = false;
+  auto core = live_core(s);
+  Notices n;
+  core.push(frame(1, true), 0, n);
+  core.push(frame(2, false), 0, n);
+  core.push(frame(3, false), 0, n);
+  EXPECT_EQ(core.push(frame(4, false), 0, n), PushOutcome::Queued) << "the oldest goes alone";
+  EXPECT_EQ(dropped_tags(n, DropReason::Overflow), (std::vector<uintptr_t>{1}));
+  EXPECT_TRUE(dropped_tags(n, DropReason::Gop).empty());
+  EXPECT_FALSE(n.request_keyframe);
+  EXPECT_EQ(drain(core, 0, n), (std::vector<uintptr_t>{2, 3, 4}));
+}
+
+TEST(DropQueueCore, DrainingFromAQueuedEosUntilItIsTaken) {
+  auto core = live_core(live_settings(3));
+  Notices n;
+  core.push(buffer(1), 0, n);
+  EXPECT_FALSE(core.draining());
+  core.push(event(2, true), 0, n);
+  EXPECT_TRUE(core.draining());
+  EXPECT_EQ(drain(core, 0, n), (std::vector<uintptr_t>{1, 2}));
+  EXPECT_FALSE(core.draining());
+}

@@ -3,6 +3,7 @@
 // injected file operations (full disk, I/O errors), and recovery on real temp files.
 #include "ts_location.hpp"
 #include "ts_packets.hpp"
+#include "ts_record.hpp"
 #include "ts_scan.hpp"
 #include "ts_writer.hpp"
 
@@ -17,6 +18,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -720,4 +722,172 @@ TEST(LocationPattern, OtherConversionsTwoNumbersAndHugeWidthsAreRefused) {
       EXPECT_NE(std::string(e.what()).find(loc), std::string::npos) << "names the location";
     }
   }
+}
+
+// ---- naming, rotation and leftovers (ts_location.hpp, ts_record.hpp) -----------------------
+
+TEST(TempNames, OneRuleForTheSinkTheCliAndTheRecorder) {
+  EXPECT_STREQ(kDefaultTempSuffix, ".recording.ts");
+  EXPECT_EQ(temp_path_for("/r/cam1.ts"), "/r/cam1.recording.ts");
+  EXPECT_EQ(temp_path_for("/r/cam1.m2ts"), "/r/cam1.recording.ts");
+  EXPECT_EQ(temp_path_for("/r/cam1.ts", ".part"), "/r/cam1.part");
+  EXPECT_TRUE(is_temp_name("/r/cam1.recording.ts"));
+  EXPECT_TRUE(is_temp_name("cam1.part", ".part"));
+  EXPECT_FALSE(is_temp_name("/r/cam1.ts"));
+  EXPECT_FALSE(is_temp_name(".recording.ts")) << "nothing before the suffix";
+  EXPECT_FALSE(is_temp_name("/r/cam1.recording.ts", ".part"));
+  EXPECT_EQ(final_path_for_temp("/r/cam1.recording.ts"), "/r/cam1.ts");
+  EXPECT_EQ(final_path_for_temp("cam-00003.part", ".part"), "cam-00003.ts");
+  EXPECT_EQ(final_path_for_temp("/r/cam1.ts"), "") << "not a temp name";
+  for (const char *name : {"/r/cam1.ts", "a/b-%05d.ts", "x"}) {
+    const std::string temp = temp_path_for(name);
+    EXPECT_TRUE(is_temp_name(temp)) << temp;
+    EXPECT_EQ(temp_path_for(final_path_for_temp(temp)), temp) << "round trip of " << name;
+  }
+}
+
+TEST(RecordSettings, DefaultsAreTheElementDefaultsAndAConstantExpression) {
+  constexpr RecordSettings d{};
+  static_assert(d.flush_threshold == 4ull << 20);
+  static_assert(d.writer.max_pending_bytes == 16ull << 20);
+  static_assert(d.writer.min_free_bytes == 64ull << 20);
+  static_assert(d.writer.mode == SyncMode::Flush);
+  static_assert(d.recover && !d.rotates());
+  EXPECT_EQ(d.flush_interval_ns, 1'000'000'000u);
+}
+
+TEST(Rotation, NeedsAPatternAndCutsOnlyAtARandomAccessPointOfANonEmptyFile) {
+  RecordSettings s;
+  s.max_size_bytes = 10 * kPacket;
+  EXPECT_NE(rotation_settings_error(s, LocationPattern("cam.ts")).find("%d pattern"),
+            std::string::npos);
+  EXPECT_EQ(rotation_settings_error(s, LocationPattern("cam-%d.ts")), "");
+  EXPECT_EQ(rotation_settings_error(RecordSettings{}, LocationPattern("cam.ts")), "");
+
+  Rotation r(s, LocationPattern("cam-%d.ts"));
+  r.after_packet(9 * kPacket, 0);
+  EXPECT_FALSE(r.pending());
+  EXPECT_FALSE(r.cut_before(true, 9 * kPacket));
+  r.after_packet(10 * kPacket, 0); // the limit is reached with this packet
+  EXPECT_TRUE(r.pending());
+  EXPECT_FALSE(r.cut_before(false, 10 * kPacket)) << "only at a random-access point";
+  EXPECT_TRUE(r.cut_before(true, 10 * kPacket));
+  EXPECT_FALSE(r.cut_before(true, 0)) << "never an empty file";
+  r.started_next_file();
+  EXPECT_FALSE(r.pending());
+
+  RecordSettings by_time;
+  by_time.max_size_time_ns = 2'000'000'000;
+  Rotation t(by_time, LocationPattern("cam-%d.ts"));
+  t.after_packet(1, 1'999'999'999);
+  EXPECT_FALSE(t.pending());
+  t.after_packet(2, 2'000'000'000);
+  EXPECT_TRUE(t.pending());
+
+  Rotation plain(s, LocationPattern("cam.ts")); // refused at start; never cuts anyway
+  plain.after_packet(100 * kPacket, 0);
+  EXPECT_FALSE(plain.pending());
+}
+
+TEST(Leftovers, ScanFromIndexZeroUntilAGapAndStartAtTheFirstFreeIndex) {
+  const LocationPattern numbered("/r/cam-%02d.ts");
+  std::set<std::string> disk = {"/r/cam-00.ts", "/r/cam-01.recording.ts", "/r/cam-02.ts",
+                                "/r/cam-03.recording.ts",
+                                // after the gap at 04: never looked at
+                                "/r/cam-05.recording.ts"};
+  const auto exists = [&](const std::string &p) { return disk.count(p) != 0; };
+  const std::vector<Leftover> found = find_leftovers(numbered, ".recording.ts", exists);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].temp_path, "/r/cam-01.recording.ts");
+  EXPECT_EQ(found[0].final_path, "/r/cam-01.ts");
+  EXPECT_EQ(found[1].temp_path, "/r/cam-03.recording.ts");
+  EXPECT_EQ(first_free_index(numbered, exists), 1);
+
+  // Index 0 is always looked at, even when nothing is there.
+  disk = {"/r/cam-01.recording.ts"};
+  EXPECT_EQ(find_leftovers(numbered, ".recording.ts", exists).size(), 1u);
+  disk = {};
+  EXPECT_TRUE(find_leftovers(numbered, ".recording.ts", exists).empty());
+  EXPECT_EQ(first_free_index(numbered, exists), 0);
+
+  const LocationPattern plain("/r/cam.ts");
+  disk = {"/r/cam.ts", "/r/cam.part"};
+  const auto plain_found = find_leftovers(plain, ".part", exists);
+  ASSERT_EQ(plain_found.size(), 1u);
+  EXPECT_EQ(plain_found[0].final_path, "/r/cam.ts");
+  EXPECT_EQ(first_free_index(plain, exists), 0) << "a plain location is overwritten";
+}
+
+TEST(Leftovers, APlayableOneIsRecoveredAndRemovedAnUnplayableOneIsMovedAside) {
+  TempDir dir;
+  const std::vector<uint8_t> data = playable(4);
+  std::vector<uint8_t> cut = data;
+  cut.resize(cut.size() - 100); // a crash in the middle of the last packet
+  write_file(dir.file("a-0.recording.ts"), cut);
+  write_file(dir.file("a-1.recording.ts"), std::vector<uint8_t>(5000, 0x47));
+  const auto found = find_leftovers(LocationPattern(dir.file("a-%d.ts")), ".recording.ts");
+  ASSERT_EQ(found.size(), 2u);
+
+  const LeftoverRecovery good = recover_leftover(found[0]);
+  EXPECT_TRUE(good.report.ok) << good.report.error;
+  EXPECT_EQ(good.output, dir.file("a-0.recovered-1.ts"));
+  EXPECT_TRUE(good.kept_aside.empty());
+  EXPECT_FALSE(keepup::file_exists(dir.file("a-0.recording.ts")));
+  EXPECT_FALSE(read_file(good.output).empty());
+
+  const LeftoverRecovery bad = recover_leftover(found[1]);
+  EXPECT_FALSE(bad.report.ok);
+  EXPECT_TRUE(bad.output.empty());
+  EXPECT_EQ(bad.kept_aside, dir.file("a-1.recording.ts.unrecoverable"));
+  EXPECT_FALSE(keepup::file_exists(dir.file("a-1.recording.ts")));
+  EXPECT_EQ(read_file(bad.kept_aside).size(), 5000u) << "never deleted";
+}
+
+TEST(AsyncWriter, UnblockedWritesQueuePastTheLimitAtOnceAndLoseNothing) {
+  // A disk that stalls until the test lets it go: without set_unblocked() the second
+  // write() would wait for it.
+  struct StuckFiles : FakeFiles {
+    std::mutex m;
+    std::condition_variable cv;
+    bool go = false;
+    long write(int fd, const uint8_t *data, size_t len) override {
+      std::unique_lock lk(m);
+      cv.wait(lk, [this] { return go; });
+      lk.unlock();
+      return FakeFiles::write(fd, data, len);
+    }
+  } fs;
+  WriterSettings ws;
+  ws.min_free_bytes = 0;
+  ws.max_pending_bytes = 4 * kPacket;
+  const auto producer = std::this_thread::get_id();
+  std::promise<void> producer_waits;
+  std::atomic<bool> signalled{false};
+  std::atomic<int64_t> fake_time{0};
+  AsyncWriter w(
+      fs,
+      [&] {
+        if (std::this_thread::get_id() == producer && !signalled.exchange(true))
+          producer_waits.set_value();
+        return fake_time += 1000;
+      },
+      ws);
+  ASSERT_FALSE(w.open("/d/a.part", "/d/a.ts"));
+  ASSERT_TRUE(w.write(stream(4))); // the writer thread takes it and sits on the stuck disk
+  std::thread flusher([&] {
+    producer_waits.get_future().wait(); // the producer is about to wait for room
+    w.set_unblocked(true);
+  });
+  ASSERT_TRUE(w.write(stream(4))); // returns although the disk never moved
+  flusher.join();
+  ASSERT_TRUE(w.write(stream(4))) << "still unblocked: no wait at all";
+  EXPECT_EQ(w.stats().pending_bytes, 12 * kPacket) << "queued past max-pending-bytes";
+  w.set_unblocked(false);
+  {
+    std::lock_guard lk(fs.m);
+    fs.go = true;
+    fs.cv.notify_all();
+  }
+  EXPECT_FALSE(w.finish(0));
+  EXPECT_EQ(fs.files["/d/a.ts"].size(), 12 * kPacket) << "nothing dropped";
 }

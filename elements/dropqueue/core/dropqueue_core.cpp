@@ -95,6 +95,7 @@ DropQueueCore::DropQueueCore(Settings settings) {
 }
 
 void DropQueueCore::configure(const Settings &settings) {
+  configured_ = settings;
   settings_ = settings;
   // A critical threshold under the warning one would make "critical" unreachable after
   // "warning": treat it as equal instead.
@@ -308,6 +309,8 @@ PushOutcome DropQueueCore::push(Item item, int64_t now_ns, Notices &notices) {
     return PushOutcome::Queued;
   }
 
+  if (!settings_.keyframe_aware)
+    item.gop_sensitive = false;
   const size_t drops_before = notices.dropped.size();
   auto finish = [&](PushOutcome outcome) {
     update_periodic(now_ns, 1, notices.dropped.size() - drops_before, notices);
@@ -403,7 +406,7 @@ void DropQueueCore::flush(Notices &notices) {
 }
 
 void DropQueueCore::reset() {
-  const Settings keep = settings_;
+  const Settings keep = configured_;
   *this = DropQueueCore(keep);
 }
 

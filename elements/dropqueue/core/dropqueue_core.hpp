@@ -36,13 +36,15 @@ struct Item {
   int64_t duration_ns = kNoTime;
   int64_t running_time_ns = kNoTime; // where the buffer sits in the stream's running time
   bool delta = false;                // cannot be decoded without the previous frames
-  bool gop_sensitive = false;        // encoded stream and keyframe-aware: drops cut whole GOPs
-  bool is_eos = false;               // events only: EOS means "drain, drop nothing more"
+  bool gop_sensitive = false; // encoded stream: with Settings::keyframe_aware, drops cut whole GOPs
+  bool is_eos = false;        // events only: EOS means "drain, drop nothing more"
   // Set by the core.
   bool discont = false;       // first buffer after a drop: the shell flags it DISCONT
   int64_t enter_ns = kNoTime; // pipeline running time when it entered the queue
 };
 
+// The element's settings; these defaults are the element's defaults (its ParamSpecs read a
+// constexpr Settings{}), so there is no second copy of them anywhere.
 struct Settings {
   uint32_t max_buffers = 2;
   uint64_t max_bytes = 0;
@@ -50,6 +52,8 @@ struct Settings {
   Leak leak = Leak::Downstream;
   uint64_t max_age_ns = 0;
   bool live_only = true;
+  // For encoded streams (Item::gop_sensitive), drop whole GOPs and ask for a keyframe.
+  bool keyframe_aware = true;
   uint64_t keyframe_request_interval_ns = kSecond;
   uint64_t stats_interval_ns = kSecond;
   double warn_drop_ratio = 0.05;
@@ -137,7 +141,10 @@ public:
   explicit DropQueueCore(Settings settings = {});
 
   void configure(const Settings &settings);
+  // The settings in effect (critical_drop_ratio raised to warn_drop_ratio when below it).
   const Settings &settings() const { return settings_; }
+  // The settings as last given to configure(), for reading them back unchanged.
+  const Settings &configured() const { return configured_; }
 
   // Whether upstream is live; with live_only a non-live upstream turns dropping off.
   void set_upstream_live(bool live) { live_ = live; }
@@ -152,6 +159,8 @@ public:
   void reset();
 
   bool empty() const { return items_.empty(); }
+  // An EOS is queued: upstream has sent everything.
+  bool draining() const { return draining_; }
   bool full() const;
 
   void record_downstream_block(uint64_t ns);
@@ -172,6 +181,7 @@ private:
   void account_enqueue(const Item &item);
   void account_dequeue(const Item &item);
 
+  Settings configured_;
   Settings settings_;
   std::deque<Item> items_;
   bool live_ = false;

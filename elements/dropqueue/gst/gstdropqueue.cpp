@@ -26,6 +26,12 @@
  * caps, segment and tags survive any drop; the first buffer pushed after a drop carries
  * DISCONT; EOS drains everything queued without drops; a flush empties the queue.
  *
+ * After EOS, as with core `queue`, a STREAM_START or SEGMENT event starts the next stream
+ * (no flush needed); after not-linked a relink (RECONFIGURE) resumes. Meanwhile sticky events
+ * other than EOS are still queued in order; buffers, EOS and other serialized events are
+ * refused. Buffer lists are queued as their buffers under one lock: policies and stats count
+ * buffers, and a list longer than the queue keeps its newest buffers.
+ *
  * What it reports:
  * - the `stats` property: a #GstStructure `application/x-dropqueue-stats`, zeros when stopped.
  *   Fields: in, out, dropped, dropped-overflow, dropped-age, dropped-gop, dropped-flush
@@ -60,11 +66,13 @@
 
 #include <gst/video/video.h>
 
+#include "monotonic_clock.hpp"
+
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <vector>
 
 namespace dq = keepup::dropqueue;
 
@@ -97,18 +105,9 @@ enum {
   N_PROPS
 };
 
-static constexpr guint DEFAULT_MAX_SIZE_BUFFERS = 2;
-static constexpr guint64 DEFAULT_MAX_SIZE_BYTES = 0;
-static constexpr guint64 DEFAULT_MAX_SIZE_TIME = 0;
-static constexpr gint DEFAULT_LEAKY = 2; // downstream
-static constexpr guint64 DEFAULT_MAX_AGE = 0;
-static constexpr gboolean DEFAULT_LIVE_ONLY = TRUE;
-static constexpr gboolean DEFAULT_KEYFRAME_AWARE = TRUE;
-static constexpr guint64 DEFAULT_KEYFRAME_REQUEST_INTERVAL = GST_SECOND;
-static constexpr guint64 DEFAULT_STATS_INTERVAL = GST_SECOND;
-static constexpr gdouble DEFAULT_WARN_DROP_RATIO = 0.05;
-static constexpr gdouble DEFAULT_CRITICAL_DROP_RATIO = 0.10;
-static constexpr guint64 DEFAULT_RATIO_WINDOW = 5 * GST_SECOND;
+// The core's Settings{} holds every queue default; the ParamSpecs read them from here.
+static constexpr dq::Settings kDefaults{};
+// The shell's own setting.
 static constexpr gboolean DEFAULT_SILENT = TRUE;
 
 static GParamSpec *properties[N_PROPS];
@@ -120,9 +119,7 @@ struct DropQueuePrivate {
   std::condition_variable item_removed; // upstream waits for room (blocking mode)
   std::condition_variable query_done;   // upstream waits for its serialized query
 
-  // User settings.
-  dq::Settings settings;
-  bool keyframe_aware = DEFAULT_KEYFRAME_AWARE;
+  // User settings: the queue's live in the core (core.configured()), plus the shell's own.
   std::atomic<bool> silent{DEFAULT_SILENT}; // read by report() without the lock
 
   // Run-time state, meaningful between start and stop.
@@ -192,12 +189,6 @@ static int64_t pipeline_now(GstDropQueue *self) {
   if (!GST_CLOCK_TIME_IS_VALID(now) || now < base)
     return dq::kNoTime;
   return static_cast<int64_t>(now - base);
-}
-
-static uint64_t monotonic_ns() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
 }
 
 static GstStructure *stats_structure(const char *name, const dq::Stats &s) {
@@ -280,7 +271,8 @@ static void report(GstDropQueue *self, dq::Notices &notices, const dq::Stats &sn
     double window_s;
     {
       std::lock_guard lk(p->lock); // report() runs unlocked; settings change under the lock
-      window_s = static_cast<double>(p->settings.ratio_window_ns) / static_cast<double>(GST_SECOND);
+      window_s =
+          static_cast<double>(p->core.settings().ratio_window_ns) / static_cast<double>(GST_SECOND);
     }
     const std::string health_name(dq::to_string(health));
     if (health == dq::Health::Ok) {
@@ -359,85 +351,127 @@ static void flush_queue(GstDropQueue *self) {
 
 // ---- streaming ----------------------------------------------------------------------------
 
-static GstFlowReturn gst_drop_queue_chain(GstPad *, GstObject *parent, GstBuffer *buffer) {
-  GstDropQueue *self = GST_DROP_QUEUE(parent);
+// The core's view of a buffer. Sink thread only (reads the segment).
+static dq::Item buffer_item(DropQueuePrivate *p, GstBuffer *buffer) {
+  dq::Item item;
+  item.kind = dq::ItemKind::Buffer;
+  item.handle = buffer;
+  item.bytes = gst_buffer_get_size(buffer);
+  item.duration_ns = GST_BUFFER_DURATION_IS_VALID(buffer)
+                         ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer))
+                         : dq::kNoTime;
+  GstClockTime ts =
+      GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
+  if (p->segment.format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(ts)) {
+    const GstClockTime rt = gst_segment_to_running_time(&p->segment, GST_FORMAT_TIME, ts);
+    if (GST_CLOCK_TIME_IS_VALID(rt))
+      item.running_time_ns = static_cast<int64_t>(rt);
+  }
+  item.delta = GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  item.gop_sensitive = p->encoded; // the core applies keyframe-aware
+  return item;
+}
+
+// Queues `count` buffers in order under one hold of the lock, taking ownership of all of
+// them. A buffer list comes here as its buffers: each is an item of its own, so the leak
+// policies, GOP cuts, DISCONT and every counter work per buffer, and the src task cannot
+// take any of them before the last one is in (the limits apply as if the list arrived in
+// one instant). A blocking queue still waits for room buffer by buffer.
+static GstFlowReturn enqueue_buffers(GstDropQueue *self, GstBuffer *const *buffers, guint count) {
   DropQueuePrivate *p = self->priv;
+  guint done = 0; // buffers handed to the core (or released) so far
+  auto release_rest = [&] {
+    for (; done < count; ++done)
+      gst_buffer_unref(buffers[done]);
+  };
   try {
     ensure_live_known(self);
-
-    dq::Item item;
-    item.kind = dq::ItemKind::Buffer;
-    item.handle = buffer;
-    item.bytes = gst_buffer_get_size(buffer);
-    item.duration_ns = GST_BUFFER_DURATION_IS_VALID(buffer)
-                           ? static_cast<int64_t>(GST_BUFFER_DURATION(buffer))
-                           : dq::kNoTime;
-    GstClockTime ts =
-        GST_BUFFER_PTS_IS_VALID(buffer) ? GST_BUFFER_PTS(buffer) : GST_BUFFER_DTS(buffer);
-    if (p->segment.format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID(ts)) {
-      const GstClockTime rt = gst_segment_to_running_time(&p->segment, GST_FORMAT_TIME, ts);
-      if (GST_CLOCK_TIME_IS_VALID(rt))
-        item.running_time_ns = static_cast<int64_t>(rt);
-    }
-    item.delta = GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-
     int64_t now = pipeline_now(self);
     dq::Stats snap;
     bool need_report;
     {
       std::unique_lock lk(p->lock);
-      if (p->srcresult != GST_FLOW_OK) {
-        const GstFlowReturn ret = p->srcresult;
-        lk.unlock();
-        GST_CAT_LOG_OBJECT(dropqueue_dataflow, self, "refusing buffer: %s", gst_flow_get_name(ret));
-        gst_buffer_unref(buffer);
-        return ret;
-      }
-      item.gop_sensitive = p->encoded && p->keyframe_aware;
-      dq::PushOutcome outcome;
-      while ((outcome = p->core.push(item, now, p->sink_notices)) == dq::PushOutcome::MustWait) {
-        const uint64_t t0 = monotonic_ns();
-        p->item_removed.wait(lk);
-        p->core.record_upstream_block(monotonic_ns() - t0);
+      while (done < count) {
         if (p->srcresult != GST_FLOW_OK) {
           const GstFlowReturn ret = p->srcresult;
+          need_report = prepare_report(p->core, p->sink_notices, snap);
           lk.unlock();
-          report(self, p->sink_notices, snap);
-          gst_buffer_unref(buffer);
+          GST_CAT_LOG_OBJECT(dropqueue_dataflow, self, "refusing %u buffer(s): %s", count - done,
+                             gst_flow_get_name(ret));
+          release_rest();
+          if (need_report)
+            report(self, p->sink_notices, snap);
           return ret;
         }
-        lk.unlock();
-        now = pipeline_now(self);
-        lk.lock();
+        const dq::Item item = buffer_item(p, buffers[done]);
+        dq::PushOutcome outcome;
+        while ((outcome = p->core.push(item, now, p->sink_notices)) == dq::PushOutcome::MustWait) {
+          const int64_t t0 = keepup::monotonic_ns();
+          p->item_removed.wait(lk);
+          p->core.record_upstream_block(static_cast<uint64_t>(keepup::monotonic_ns() - t0));
+          if (p->srcresult != GST_FLOW_OK)
+            break; // refused at the top of the next round
+          lk.unlock();
+          now = pipeline_now(self);
+          lk.lock();
+        }
+        if (outcome == dq::PushOutcome::MustWait)
+          continue; // not taken: the top of the loop refuses it
+        if (outcome == dq::PushOutcome::Queued)
+          p->item_added.notify_one();
+        ++done;
       }
-      if (outcome == dq::PushOutcome::Queued)
-        p->item_added.notify_one();
       need_report = prepare_report(p->core, p->sink_notices, snap);
     }
     if (need_report)
       report(self, p->sink_notices, snap);
     return GST_FLOW_OK;
   } catch (const std::exception &e) {
+    release_rest();
     GST_ELEMENT_ERROR(self, CORE, FAILED, ("dropqueue failed while queueing a buffer"),
                       ("%s", e.what()));
     return GST_FLOW_ERROR;
   }
 }
 
-static void on_push_failed(GstDropQueue *self, GstFlowReturn ret) {
+static GstFlowReturn gst_drop_queue_chain(GstPad *, GstObject *parent, GstBuffer *buffer) {
+  return enqueue_buffers(GST_DROP_QUEUE(parent), &buffer, 1);
+}
+
+static GstFlowReturn gst_drop_queue_chain_list(GstPad *, GstObject *parent, GstBufferList *list) {
+  const guint count = gst_buffer_list_length(list);
+  std::vector<GstBuffer *> buffers(count);
+  for (guint i = 0; i < count; ++i)
+    buffers[i] = gst_buffer_ref(gst_buffer_list_get(list, i));
+  gst_buffer_list_unref(list);
+  return enqueue_buffers(GST_DROP_QUEUE(parent), buffers.data(), count);
+}
+
+// Stops the src task after a failed push, or after it pushed EOS (`eos_pushed`). The task
+// pauses under the lock: whoever restarts it (a new stream after EOS, a relink after
+// not-linked) takes the lock after that, so it always finds the task paused and starts it
+// again, never the other way round.
+static void on_push_failed(GstDropQueue *self, GstFlowReturn ret, bool eos_pushed = false) {
   DropQueuePrivate *p = self->priv;
+  bool upstream_done;
   {
     std::lock_guard lk(p->lock);
     if (p->flushing)
       return; // the task is being stopped anyway
+    if (eos_pushed && !p->core.empty())
+      return; // a new stream was queued behind the EOS: go on with it
     set_flushing_locked(p, ret);
+    gst_pad_pause_task(self->srcpad);
+    upstream_done = p->core.draining();
   }
-  GST_DEBUG_OBJECT(self, "pausing task: %s", gst_flow_get_name(ret));
-  if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
+  GST_DEBUG_OBJECT(self, "paused task: %s", gst_flow_get_name(ret));
+  // Like core queue: upstream hears of the failure from its next push and reports it, unless
+  // it already sent EOS and pushes nothing more; then this element reports it and ends the
+  // stream. (An EOS pushed otherwise would stick to the src pad and end a relinked stream.)
+  if (upstream_done && (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS)) {
     GST_ELEMENT_FLOW_ERROR(self, ret);
     gst_pad_push_event(self->srcpad, gst_event_new_eos());
   }
-  gst_pad_pause_task(self->srcpad);
 }
 
 static void gst_drop_queue_loop(gpointer user_data) {
@@ -453,8 +487,7 @@ static void gst_drop_queue_loop(gpointer user_data) {
       std::unique_lock lk(p->lock);
       p->item_added.wait(lk, [p] { return !p->core.empty() || p->srcresult != GST_FLOW_OK; });
       if (p->srcresult != GST_FLOW_OK) {
-        lk.unlock();
-        gst_pad_pause_task(pad);
+        gst_pad_pause_task(pad); // under the lock, see on_push_failed()
         return;
       }
       item = p->core.pop(now, p->src_notices);
@@ -475,9 +508,9 @@ static void gst_drop_queue_loop(gpointer user_data) {
       }
       GST_CAT_LOG_OBJECT(dropqueue_dataflow, self, "pushing buffer %" GST_TIME_FORMAT "%s",
                          GST_TIME_ARGS(GST_BUFFER_PTS(buf)), item->discont ? " (discont)" : "");
-      const uint64_t t0 = monotonic_ns();
+      const uint64_t t0 = keepup::monotonic_ns();
       const GstFlowReturn ret = gst_pad_push(self->srcpad, buf);
-      const uint64_t blocked = monotonic_ns() - t0;
+      const uint64_t blocked = keepup::monotonic_ns() - t0;
       {
         std::lock_guard lk(p->lock);
         p->core.record_downstream_block(blocked);
@@ -492,7 +525,7 @@ static void gst_drop_queue_loop(gpointer user_data) {
       GST_DEBUG_OBJECT(self, "pushing event %s", GST_EVENT_TYPE_NAME(event));
       gst_pad_push_event(self->srcpad, event);
       if (eos)
-        on_push_failed(self, GST_FLOW_EOS);
+        on_push_failed(self, GST_FLOW_EOS, true);
       break;
     }
     case dq::ItemKind::Query: {
@@ -567,15 +600,31 @@ static gboolean gst_drop_queue_sink_event(GstPad *pad, GstObject *parent, GstEve
     item.kind = dq::ItemKind::Event;
     item.handle = event;
     item.is_eos = GST_EVENT_TYPE(event) == GST_EVENT_EOS;
-    std::lock_guard lk(p->lock);
-    if (p->srcresult != GST_FLOW_OK) {
-      GST_DEBUG_OBJECT(self, "refusing event %s: %s", GST_EVENT_TYPE_NAME(event),
-                       gst_flow_get_name(p->srcresult));
-      gst_event_unref(event);
-      return FALSE;
+    bool restart = false;
+    {
+      std::lock_guard lk(p->lock);
+      if (p->srcresult == GST_FLOW_EOS && (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START ||
+                                           GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT)) {
+        // A new stream after EOS: take data again, like core queue.
+        GST_DEBUG_OBJECT(self, "%s after EOS: restarting", GST_EVENT_TYPE_NAME(event));
+        set_flushing_locked(p, GST_FLOW_OK);
+        restart = true;
+      }
+      // After EOS, not-linked or an error, sticky events (but EOS) are still taken: they
+      // keep their place and go out when the task runs again (a new stream, a relink), or
+      // a flush discards them. Everything is refused while flushing.
+      if (p->srcresult != GST_FLOW_OK &&
+          (p->srcresult == GST_FLOW_FLUSHING || !GST_EVENT_IS_STICKY(event) || item.is_eos)) {
+        GST_DEBUG_OBJECT(self, "refusing event %s: %s", GST_EVENT_TYPE_NAME(event),
+                         gst_flow_get_name(p->srcresult));
+        gst_event_unref(event);
+        return FALSE;
+      }
+      p->core.push(item, dq::kNoTime, p->sink_notices);
+      p->item_added.notify_one();
     }
-    p->core.push(item, dq::kNoTime, p->sink_notices);
-    p->item_added.notify_one();
+    if (restart)
+      gst_pad_start_task(self->srcpad, gst_drop_queue_loop, self->srcpad, nullptr);
     return TRUE;
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, CORE, FAILED, ("dropqueue failed while handling an event"),
@@ -625,7 +674,7 @@ static gboolean src_query_impl(GstPad *pad, GstObject *parent, GstQuery *query) 
   guint64 max_time;
   {
     std::lock_guard lk(p->lock);
-    max_time = p->settings.max_time_ns;
+    max_time = p->core.settings().max_time_ns;
   }
   // The queue adds buffering capacity, never latency of its own.
   if (GST_CLOCK_TIME_IS_VALID(max) && max_time > 0)
@@ -737,7 +786,7 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
   GstDropQueue *self = GST_DROP_QUEUE(object);
   DropQueuePrivate *p = self->priv;
   std::lock_guard lk(p->lock);
-  dq::Settings &s = p->settings;
+  dq::Settings s = p->core.configured();
   switch (prop_id) {
   case PROP_MAX_SIZE_BUFFERS:
     s.max_buffers = g_value_get_uint(value);
@@ -758,7 +807,7 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
     s.live_only = g_value_get_boolean(value);
     break;
   case PROP_KEYFRAME_AWARE:
-    p->keyframe_aware = g_value_get_boolean(value);
+    s.keyframe_aware = g_value_get_boolean(value);
     break;
   case PROP_KEYFRAME_REQUEST_INTERVAL:
     s.keyframe_request_interval_ns = g_value_get_uint64(value);
@@ -800,7 +849,7 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
   GstDropQueue *self = GST_DROP_QUEUE(object);
   DropQueuePrivate *p = self->priv;
   std::lock_guard lk(p->lock);
-  const dq::Settings &s = p->settings;
+  const dq::Settings &s = p->core.configured();
   switch (prop_id) {
   case PROP_MAX_SIZE_BUFFERS:
     g_value_set_uint(value, s.max_buffers);
@@ -821,7 +870,7 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
     g_value_set_boolean(value, s.live_only);
     break;
   case PROP_KEYFRAME_AWARE:
-    g_value_set_boolean(value, p->keyframe_aware);
+    g_value_set_boolean(value, s.keyframe_aware);
     break;
   case PROP_KEYFRAME_REQUEST_INTERVAL:
     g_value_set_uint64(value, s.keyframe_request_interval_ns);
@@ -896,48 +945,48 @@ static void gst_drop_queue_class_init(GstDropQueueClass *klass) {
 
   properties[PROP_MAX_SIZE_BUFFERS] = g_param_spec_uint(
       "max-size-buffers", "Max. size (buffers)", "Max. number of buffers queued (0 = no limit)", 0,
-      G_MAXUINT, DEFAULT_MAX_SIZE_BUFFERS, rw);
+      G_MAXUINT, kDefaults.max_buffers, rw);
   properties[PROP_MAX_SIZE_BYTES] = g_param_spec_uint64(
       "max-size-bytes", "Max. size (bytes)", "Max. amount of data queued in bytes (0 = no limit)",
-      0, G_MAXUINT64, DEFAULT_MAX_SIZE_BYTES, rw);
+      0, G_MAXUINT64, kDefaults.max_bytes, rw);
   properties[PROP_MAX_SIZE_TIME] = g_param_spec_uint64(
       "max-size-time", "Max. size (ns)", "Max. amount of data queued in ns (0 = no limit)", 0,
-      G_MAXUINT64, DEFAULT_MAX_SIZE_TIME, rw);
+      G_MAXUINT64, kDefaults.max_time_ns, rw);
   properties[PROP_LEAKY] = g_param_spec_enum(
       "leaky", "Leaky", "What to drop when the queue is full (no = block upstream)",
-      GST_TYPE_DROP_QUEUE_LEAKY, DEFAULT_LEAKY, rw);
+      GST_TYPE_DROP_QUEUE_LEAKY, static_cast<gint>(kDefaults.leak), rw);
   properties[PROP_MAX_AGE] = g_param_spec_uint64(
       "max-age", "Max. age (ns)",
       "Drop queued buffers that waited longer than this on the pipeline clock (0 = off)", 0,
-      G_MAXUINT64, DEFAULT_MAX_AGE, rw);
+      G_MAXUINT64, kDefaults.max_age_ns, rw);
   properties[PROP_LIVE_ONLY] = g_param_spec_boolean(
       "live-only", "Live only",
       "Drop only when upstream is live; a non-live upstream makes this a blocking queue",
-      DEFAULT_LIVE_ONLY, rw);
+      kDefaults.live_only, rw);
   properties[PROP_KEYFRAME_AWARE] = g_param_spec_boolean(
       "keyframe-aware", "Keyframe aware",
       "For encoded streams, drop whole GOPs (up to the next keyframe) and ask upstream for a "
       "keyframe",
-      DEFAULT_KEYFRAME_AWARE, rw);
+      kDefaults.keyframe_aware, rw);
   properties[PROP_KEYFRAME_REQUEST_INTERVAL] =
       g_param_spec_uint64("keyframe-request-interval", "Keyframe request interval (ns)",
                           "Minimum time between two upstream force-key-unit requests", 0,
-                          G_MAXUINT64, DEFAULT_KEYFRAME_REQUEST_INTERVAL, rw);
+                          G_MAXUINT64, kDefaults.keyframe_request_interval_ns, rw);
   properties[PROP_STATS_INTERVAL] = g_param_spec_uint64(
       "stats-interval", "Stats interval (ns)",
       "Post a dropqueue-stats element message this often while data flows (0 = off)", 0,
-      G_MAXUINT64, DEFAULT_STATS_INTERVAL, rw);
+      G_MAXUINT64, kDefaults.stats_interval_ns, rw);
   properties[PROP_WARN_DROP_RATIO] =
       g_param_spec_double("warn-drop-ratio", "Warning drop ratio",
                           "Post a warning when the drop ratio over ratio-window reaches this", 0.0,
-                          1.0, DEFAULT_WARN_DROP_RATIO, rw);
+                          1.0, kDefaults.warn_drop_ratio, rw);
   properties[PROP_CRITICAL_DROP_RATIO] = g_param_spec_double(
       "critical-drop-ratio", "Critical drop ratio",
       "Post a critical warning when the drop ratio over ratio-window reaches this", 0.0, 1.0,
-      DEFAULT_CRITICAL_DROP_RATIO, rw);
+      kDefaults.critical_drop_ratio, rw);
   properties[PROP_RATIO_WINDOW] = g_param_spec_uint64(
       "ratio-window", "Ratio window (ns)", "Sliding window for the drop ratio warnings",
-      GST_MSECOND * 100, 3600 * GST_SECOND, DEFAULT_RATIO_WINDOW, rw);
+      GST_MSECOND * 100, 3600 * GST_SECOND, kDefaults.ratio_window_ns, rw);
   properties[PROP_SILENT] = g_param_spec_boolean(
       "silent", "Silent", "When false, emit notify::dropped for every dropped buffer",
       DEFAULT_SILENT, rw);
@@ -974,12 +1023,11 @@ static void gst_drop_queue_class_init(GstDropQueueClass *klass) {
 
 static void gst_drop_queue_init(GstDropQueue *self) {
   self->priv = new DropQueuePrivate();
-  self->priv->settings.max_buffers = DEFAULT_MAX_SIZE_BUFFERS;
-  self->priv->core.configure(self->priv->settings);
   gst_segment_init(&self->priv->segment, GST_FORMAT_UNDEFINED);
 
   self->sinkpad = gst_pad_new_from_static_template(&sink_template, "sink");
   gst_pad_set_chain_function(self->sinkpad, gst_drop_queue_chain);
+  gst_pad_set_chain_list_function(self->sinkpad, gst_drop_queue_chain_list);
   gst_pad_set_event_function(self->sinkpad, gst_drop_queue_sink_event);
   gst_pad_set_query_function(self->sinkpad, gst_drop_queue_sink_query);
   gst_pad_set_activatemode_function(self->sinkpad, gst_drop_queue_sink_activate_mode);

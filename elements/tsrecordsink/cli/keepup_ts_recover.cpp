@@ -24,12 +24,8 @@ void usage(const char *argv0) {
 
 std::string default_output(const std::string &in) {
   // cam1.recording.ts -> cam1.recovered-<n>.ts; anything else -> <name>.recovered-<n>.ts
-  std::string base = in;
-  const std::string suffix = ".recording.ts";
-  if (base.size() > suffix.size() &&
-      base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0)
-    base = base.substr(0, base.size() - suffix.size()) + ".ts";
-  return keepup::ts::recovered_path_for(base);
+  namespace ts = keepup::ts;
+  return ts::recovered_path_for(ts::is_temp_name(in) ? ts::final_path_for_temp(in) : in);
 }
 
 } // namespace

@@ -1,11 +1,46 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "ts_location.hpp"
 
+#include "file_exists.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <stdexcept>
 
 namespace keepup::ts {
+
+static std::string strip_ts(const std::string &path) {
+  const auto slash = path.rfind('/');
+  const auto dot = path.rfind('.');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash) &&
+      (path.compare(dot, std::string::npos, ".ts") == 0 ||
+       path.compare(dot, std::string::npos, ".m2ts") == 0))
+    return path.substr(0, dot);
+  return path;
+}
+
+std::string temp_path_for(const std::string &final_path, std::string_view temp_suffix) {
+  return strip_ts(final_path).append(temp_suffix);
+}
+
+bool is_temp_name(std::string_view path, std::string_view temp_suffix) {
+  return !temp_suffix.empty() && path.size() > temp_suffix.size() && path.ends_with(temp_suffix);
+}
+
+std::string final_path_for_temp(std::string_view temp_path, std::string_view temp_suffix) {
+  if (!is_temp_name(temp_path, temp_suffix))
+    return {};
+  return std::string(temp_path.substr(0, temp_path.size() - temp_suffix.size())) + ".ts";
+}
+
+std::string recovered_path_for(const std::string &final_path) {
+  const std::string stem = strip_ts(final_path);
+  for (int n = 1;; ++n) {
+    std::string candidate = stem + ".recovered-" + std::to_string(n) + ".ts";
+    if (!keepup::file_exists(candidate))
+      return candidate;
+  }
+}
 
 LocationPattern::LocationPattern(const std::string &location) : location_(location) {
   std::string text; // the literal text read so far, "%%" folded

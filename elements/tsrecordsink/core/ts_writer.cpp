@@ -64,34 +64,6 @@ std::string dir_of(const std::string &path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-static std::string strip_ts(const std::string &path) {
-  const auto slash = path.rfind('/');
-  const auto dot = path.rfind('.');
-  if (dot != std::string::npos && (slash == std::string::npos || dot > slash) &&
-      (path.compare(dot, std::string::npos, ".ts") == 0 ||
-       path.compare(dot, std::string::npos, ".m2ts") == 0))
-    return path.substr(0, dot);
-  return path;
-}
-
-std::string temp_path_for(const std::string &final_path, const std::string &temp_suffix) {
-  return strip_ts(final_path) + temp_suffix;
-}
-
-bool file_exists(const std::string &path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::string recovered_path_for(const std::string &final_path) {
-  const std::string stem = strip_ts(final_path);
-  for (int n = 1;; ++n) {
-    std::string candidate = stem + ".recovered-" + std::to_string(n) + ".ts";
-    if (!file_exists(candidate))
-      return candidate;
-  }
-}
-
 // ---- AsyncWriter --------------------------------------------------------------------------
 
 AsyncWriter::AsyncWriter(FileOps &ops, Clock clock, WriterSettings settings)
@@ -120,11 +92,11 @@ bool AsyncWriter::write(std::vector<uint8_t> &&block) {
   std::unique_lock lk(mutex_);
   if (error_ || !thread_.joinable())
     return false;
-  if (stats_.pending_bytes > 0 &&
+  if (!unblocked_ && stats_.pending_bytes > 0 &&
       stats_.pending_bytes + block.size() > settings_.max_pending_bytes) {
     const int64_t t0 = clock_();
     room_.wait(lk, [&] {
-      return error_ || stats_.pending_bytes == 0 ||
+      return error_ || unblocked_ || stats_.pending_bytes == 0 ||
              stats_.pending_bytes + block.size() <= settings_.max_pending_bytes;
     });
     stats_.write_stall_ns += clock_() - t0;
@@ -142,6 +114,12 @@ bool AsyncWriter::rotate(int64_t duration_ns, const std::string &temp_path,
   enqueue(Command{Command::Finish, {}, {}, {}, duration_ns});
   enqueue(Command{Command::Open, {}, temp_path, final_path, 0});
   return !error();
+}
+
+void AsyncWriter::set_unblocked(bool unblocked) {
+  std::lock_guard lk(mutex_);
+  unblocked_ = unblocked;
+  room_.notify_all();
 }
 
 void AsyncWriter::wait_idle(std::unique_lock<std::mutex> &lk) {

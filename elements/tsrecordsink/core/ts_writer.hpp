@@ -3,6 +3,9 @@
 // temp file + atomic rename, flush/fsync policy, full-disk handling, and crash recovery.
 #pragma once
 
+#include "file_exists.hpp"
+#include "ts_location.hpp" // the file names: temp_path_for(), recovered_path_for()
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -32,11 +35,7 @@ public:
 FileOps &posix_file_ops();
 
 std::string dir_of(const std::string &path);
-// "cam1.ts" -> "cam1" + suffix; other names just get the suffix.
-std::string temp_path_for(const std::string &final_path, const std::string &temp_suffix);
-// "<stem>.recovered-<n>.ts" with the first n that does not exist yet.
-std::string recovered_path_for(const std::string &final_path);
-bool file_exists(const std::string &path);
+using keepup::file_exists; // elements/common/core; ts::file_exists is the same function
 
 enum class WriteError { None, Open, Write, NoSpace, Rename };
 
@@ -92,6 +91,10 @@ public:
   bool write(std::vector<uint8_t> &&block);
   // Finish the current file (duration for the report) and go on in a new one.
   bool rotate(int64_t duration_ns, const std::string &temp_path, const std::string &final_path);
+  // While set, write() never waits for room: its block is queued past max_pending_bytes
+  // and it returns at once, nothing is dropped. A flush sets it so that it never waits for
+  // the disk; a write() already waiting returns as soon as it is set.
+  void set_unblocked(bool unblocked);
   // Wait until every block handed over so far is written (not synced). False on error.
   bool wait_written();
   // Finish the current file and wait until everything is on disk and renamed.
@@ -127,6 +130,7 @@ private:
   std::deque<Command> queue_;
   bool busy_ = false;
   bool stop_ = false;
+  bool unblocked_ = false;
   WriterError error_;
   WriterStats stats_;
   std::thread thread_;

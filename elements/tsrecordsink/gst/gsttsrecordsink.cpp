@@ -49,6 +49,10 @@
  *
  * The action signal `wait-written` blocks until every block handed to the writer is on disk.
  *
+ * A flush or a state change to READY never waits for the disk: `unlock` makes a render that
+ * waits for room in the writer queue its block anyway (nothing is dropped) and return
+ * FLUSHING at once. Stopping still finishes the file, which waits for the queued data.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -e videotestsrc is-live=true ! x264enc tune=zerolatency ! mpegtsmux ! \
@@ -59,12 +63,13 @@
 
 #include "callback_guard.hpp"
 
+#include "monotonic_clock.hpp"
 #include "ts_location.hpp"
 #include "ts_packets.hpp"
+#include "ts_record.hpp"
 #include "ts_writer.hpp"
 
 #include <atomic>
-#include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -94,47 +99,34 @@ enum {
 
 enum { SIGNAL_WAIT_WRITTEN, N_SIGNALS };
 
-static constexpr const char *DEFAULT_TEMP_SUFFIX = ".recording.ts";
-static constexpr guint64 DEFAULT_FLUSH_THRESHOLD = 4ull << 20;
-static constexpr guint64 DEFAULT_FLUSH_INTERVAL = GST_SECOND;
-static constexpr gint DEFAULT_SYNC_MODE = static_cast<gint>(ts::SyncMode::Flush);
-static constexpr gboolean DEFAULT_RECOVER = TRUE;
-static constexpr guint64 DEFAULT_MAX_SIZE_BYTES = 0;
-static constexpr guint64 DEFAULT_MAX_SIZE_TIME = 0;
-static constexpr guint64 DEFAULT_MIN_FREE_BYTES = 64ull << 20;
-static constexpr guint64 DEFAULT_MAX_PENDING_BYTES = 16ull << 20;
+// The core's RecordSettings{} holds every default; the ParamSpecs read them from here.
+static constexpr ts::RecordSettings kDefaults{};
 // Bytes seen without ever finding TS sync before the input is declared "not TS".
 static constexpr uint64_t kNotTsAfterBytes = 64 * 1024;
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-struct RecordSettings {
+// User settings: the core's, plus the two strings only the shell has.
+struct SinkSettings {
+  ts::RecordSettings core;
   std::string location;
-  std::string temp_suffix = DEFAULT_TEMP_SUFFIX;
-  guint64 flush_threshold = DEFAULT_FLUSH_THRESHOLD;
-  guint64 flush_interval = DEFAULT_FLUSH_INTERVAL;
-  ts::SyncMode sync_mode = ts::SyncMode::Flush;
-  bool recover = DEFAULT_RECOVER;
-  guint64 max_size_bytes = DEFAULT_MAX_SIZE_BYTES;
-  guint64 max_size_time = DEFAULT_MAX_SIZE_TIME;
-  guint64 min_free_bytes = DEFAULT_MIN_FREE_BYTES;
-  guint64 max_pending_bytes = DEFAULT_MAX_PENDING_BYTES;
+  std::string temp_suffix = ts::kDefaultTempSuffix;
 };
 
 // Between start and stop only.
 struct Recording {
-  RecordSettings settings;                 // frozen at start
+  SinkSettings settings;                   // frozen at start
   std::shared_ptr<ts::AsyncWriter> writer; // shared with wait-written callers
   std::unique_ptr<ts::PacketAligner> aligner;
   ts::PsiCache psi;
   ts::DurationTracker duration;
   std::vector<uint8_t> block;
   ts::LocationPattern location; // settings.location parsed: numbered when it has a %d
+  ts::Rotation rotation;
   int index = 0;
   std::string final_path;
   uint64_t file_bytes = 0;
-  bool rotate_pending = false;
   int64_t last_flush_ns = -1;
   bool finished = false;
   bool failed = false;
@@ -144,9 +136,12 @@ struct Recording {
 
 struct TsRecordSinkPrivate {
   std::mutex lock; // settings and the recording pointer
-  RecordSettings settings;
+  SinkSettings settings;
   std::unique_ptr<Recording> rec;
   size_t packet_size = ts::kPacket;
+  // Between unlock and unlock_stop: a flush or a state change to READY is waiting for
+  // render to return, so render must not wait for the writer.
+  std::atomic<bool> unlocked{false};
 };
 
 struct _GstTsRecordSink {
@@ -184,17 +179,11 @@ GType gst_ts_record_sink_sync_mode_get_type(void) {
 
 // ---- helpers ------------------------------------------------------------------------------
 
-static int64_t monotonic_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // Pipeline running time when there is a clock (a test clock in tests), else monotonic.
 static int64_t flush_clock_ns(GstTsRecordSink *self) {
   GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
   if (!clock)
-    return monotonic_ns();
+    return keepup::monotonic_ns();
   const GstClockTime now = gst_clock_get_time(clock);
   const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
   gst_object_unref(clock);
@@ -230,35 +219,31 @@ static void post_writer_error(GstTsRecordSink *self, const ts::WriterError &err)
   }
 }
 
-// Turns a temp file left by a crash into a playable recording before a new one starts.
-static void recover_leftover(GstTsRecordSink *self, Recording &rec, const std::string &final_path) {
-  const std::string temp = ts::temp_path_for(final_path, rec.settings.temp_suffix);
-  if (!ts::file_exists(temp))
-    return;
-  const std::string out = ts::recovered_path_for(final_path);
-  const ts::RecoveryReport r = ts::recover_ts(temp, out);
-  if (!r.ok) {
-    // Never destroy what could not be recovered: move it aside for a human to look at.
-    const std::string aside = temp + ".unrecoverable";
-    std::rename(temp.c_str(), aside.c_str());
-    GST_ELEMENT_WARNING(self, RESOURCE, READ,
-                        ("could not recover %s: kept as %s", temp.c_str(), aside.c_str()),
-                        ("%s", r.error.c_str()));
-    return;
+// Turns the temp files a crash left into playable recordings before a new one starts, and
+// says what became of each.
+static void recover_leftovers(GstTsRecordSink *self, Recording &rec) {
+  for (const ts::Leftover &leftover : ts::find_leftovers(rec.location, rec.settings.temp_suffix)) {
+    const ts::LeftoverRecovery r = ts::recover_leftover(leftover);
+    const char *temp = leftover.temp_path.c_str();
+    if (!r.report.ok) {
+      GST_ELEMENT_WARNING(self, RESOURCE, READ,
+                          ("could not recover %s: kept as %s", temp, r.kept_aside.c_str()),
+                          ("%s", r.report.error.c_str()));
+      continue;
+    }
+    ++rec.recovered_files;
+    GST_INFO_OBJECT(self, "recovered %s into %s: %" G_GUINT64_FORMAT " bytes", temp,
+                    r.output.c_str(), r.report.kept_bytes);
+    gst_element_post_message(
+        GST_ELEMENT(self),
+        gst_message_new_element(
+            GST_OBJECT(self),
+            gst_structure_new("tsrecordsink-recovered", "temp-location", G_TYPE_STRING, temp,
+                              "location", G_TYPE_STRING, r.output.c_str(), "bytes", G_TYPE_UINT64,
+                              r.report.kept_bytes, "packets", G_TYPE_UINT64, r.report.packets,
+                              "duration", G_TYPE_UINT64, static_cast<guint64>(r.report.duration_ns),
+                              "cut-bytes", G_TYPE_UINT64, r.report.cut_tail_bytes, nullptr)));
   }
-  std::remove(temp.c_str());
-  ++rec.recovered_files;
-  GST_INFO_OBJECT(self, "recovered %s into %s: %" G_GUINT64_FORMAT " bytes", temp.c_str(),
-                  out.c_str(), r.kept_bytes);
-  gst_element_post_message(
-      GST_ELEMENT(self),
-      gst_message_new_element(
-          GST_OBJECT(self),
-          gst_structure_new("tsrecordsink-recovered", "temp-location", G_TYPE_STRING, temp.c_str(),
-                            "location", G_TYPE_STRING, out.c_str(), "bytes", G_TYPE_UINT64,
-                            r.kept_bytes, "packets", G_TYPE_UINT64, r.packets, "duration",
-                            G_TYPE_UINT64, static_cast<guint64>(r.duration_ns), "cut-bytes",
-                            G_TYPE_UINT64, r.cut_tail_bytes, nullptr)));
 }
 
 // ---- GstBaseSink vfuncs -------------------------------------------------------------------
@@ -272,7 +257,7 @@ static gboolean gst_ts_record_sink_start(GstBaseSink *sink) {
       std::lock_guard lk(p->lock);
       rec->settings = p->settings;
     }
-    const RecordSettings &s = rec->settings;
+    const SinkSettings &s = rec->settings;
     if (s.location.empty()) {
       GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No file name specified for writing."),
                         ("set the location property"));
@@ -284,35 +269,21 @@ static gboolean gst_ts_record_sink_start(GstBaseSink *sink) {
       GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", e.what()), (nullptr));
       return FALSE;
     }
-    if ((s.max_size_bytes || s.max_size_time) && !rec->location.numbered()) {
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                        ("max-size-bytes/max-size-time need a %%d pattern in location ('%s')",
-                         s.location.c_str()),
-                        (nullptr));
+    if (const std::string err = ts::rotation_settings_error(s.core, rec->location); !err.empty()) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", err.c_str()), (nullptr));
       return FALSE;
     }
-    if (rec->location.numbered()) {
-      // Recover every leftover temp file, then start at the first unused index.
-      for (int i = 0; i < 100000; ++i) {
-        const std::string f = rec->location.path(i);
-        if (!ts::file_exists(ts::temp_path_for(f, s.temp_suffix)) && !ts::file_exists(f) && i > 0)
-          break;
-        if (s.recover)
-          recover_leftover(self, *rec, f);
-      }
-      while (ts::file_exists(rec->location.path(rec->index)))
-        ++rec->index;
-    } else if (s.recover) {
-      recover_leftover(self, *rec, s.location);
-    }
+    rec->rotation = ts::Rotation(s.core, rec->location);
+    // Recover every leftover temp file, then start at the first unused index.
+    if (s.core.recover)
+      recover_leftovers(self, *rec);
+    rec->index = ts::first_free_index(rec->location);
     rec->final_path = rec->location.path(rec->index);
 
-    ts::WriterSettings ws;
-    ws.mode = s.sync_mode;
-    ws.max_pending_bytes = s.max_pending_bytes;
-    ws.min_free_bytes = s.min_free_bytes;
+    ts::WriterSettings ws = s.core.writer;
     ws.packet_size = p->packet_size;
-    rec->writer = std::make_shared<ts::AsyncWriter>(ts::posix_file_ops(), monotonic_ns, ws);
+    rec->writer = std::make_shared<ts::AsyncWriter>(ts::posix_file_ops(), keepup::monotonic_ns, ws);
+    rec->writer->set_unblocked(p->unlocked);
     rec->writer->set_on_finished([self](const ts::FinishedFile &f) {
       GST_INFO_OBJECT(self, "finished %s: %" G_GUINT64_FORMAT " bytes", f.location.c_str(),
                       f.bytes);
@@ -334,7 +305,7 @@ static gboolean gst_ts_record_sink_start(GstBaseSink *sink) {
       return FALSE;
     }
     rec->aligner = std::make_unique<ts::PacketAligner>(p->packet_size);
-    rec->block.reserve(s.flush_threshold);
+    rec->block.reserve(s.core.flush_threshold);
     GST_INFO_OBJECT(self, "recording to %s (final name %s)", temp.c_str(), rec->final_path.c_str());
     std::lock_guard lk(p->lock);
     p->rec = std::move(rec);
@@ -351,7 +322,7 @@ static bool submit_block(Recording &rec) {
     return true;
   std::vector<uint8_t> block;
   block.swap(rec.block);
-  rec.block.reserve(rec.settings.flush_threshold);
+  rec.block.reserve(rec.settings.core.flush_threshold);
   return rec.writer->write(std::move(block));
 }
 
@@ -365,7 +336,7 @@ static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *d
     const uint8_t *pkt = unit + off;
     rec.psi.observe(pkt);
     const uint64_t in_file = rec.file_bytes + (i - run_start) * packet_size;
-    if (rec.rotate_pending && ts::random_access(pkt) && in_file > 0) {
+    if (rec.rotation.cut_before(ts::random_access(pkt), in_file)) {
       rec.block.insert(rec.block.end(), data + run_start * packet_size, unit);
       rec.file_bytes += (i - run_start) * packet_size;
       run_start = i;
@@ -378,7 +349,7 @@ static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *d
                          rec.final_path);
       rec.duration.reset();
       rec.file_bytes = 0;
-      rec.rotate_pending = false;
+      rec.rotation.started_next_file();
       if (packet_size == ts::kPacket) {
         const std::vector<uint8_t> tables = rec.psi.tables();
         rec.block.insert(rec.block.end(), tables.begin(), tables.end());
@@ -386,10 +357,7 @@ static void take_packets(GstTsRecordSink *self, Recording &rec, const uint8_t *d
       }
     }
     rec.duration.observe(pkt);
-    if ((rec.settings.max_size_bytes && in_file + packet_size >= rec.settings.max_size_bytes) ||
-        (rec.settings.max_size_time &&
-         static_cast<guint64>(rec.duration.duration_ns()) >= rec.settings.max_size_time))
-      rec.rotate_pending = rec.location.numbered();
+    rec.rotation.after_packet(in_file + packet_size, rec.duration.duration_ns());
   }
   rec.block.insert(rec.block.end(), data + run_start * packet_size, data + packets * packet_size);
   rec.file_bytes += (packets - run_start) * packet_size;
@@ -426,11 +394,11 @@ static GstFlowReturn gst_ts_record_sink_render(GstBaseSink *sink, GstBuffer *buf
     const int64_t now = flush_clock_ns(self);
     if (rec->last_flush_ns < 0)
       rec->last_flush_ns = now;
+    const ts::RecordSettings &cs = rec->settings.core;
     const bool interval_due =
-        rec->settings.sync_mode != ts::SyncMode::None && rec->settings.flush_interval > 0 &&
-        now - rec->last_flush_ns >= static_cast<int64_t>(rec->settings.flush_interval);
-    if (rec->block.size() >= rec->settings.flush_threshold ||
-        (interval_due && !rec->block.empty())) {
+        cs.writer.mode != ts::SyncMode::None && cs.flush_interval_ns > 0 &&
+        now - rec->last_flush_ns >= static_cast<int64_t>(cs.flush_interval_ns);
+    if (rec->block.size() >= cs.flush_threshold || (interval_due && !rec->block.empty())) {
       GST_CAT_LOG_OBJECT(tsrecordsink_dataflow, self, "handing %zu bytes to the writer (%s)",
                          rec->block.size(), interval_due ? "interval" : "threshold");
       submit_block(*rec);
@@ -441,7 +409,9 @@ static GstFlowReturn gst_ts_record_sink_render(GstBaseSink *sink, GstBuffer *buf
       post_writer_error(self, err);
       return GST_FLOW_ERROR;
     }
-    return GST_FLOW_OK;
+    // Unlocked for a flush or a stop: the block went to the writer without waiting for
+    // room; the streaming thread goes back upstream at once.
+    return p->unlocked ? GST_FLOW_FLUSHING : GST_FLOW_OK;
   } catch (const std::exception &e) {
     rec->failed = true;
     GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("tsrecordsink failed while recording"),
@@ -520,6 +490,30 @@ static gboolean gst_ts_record_sink_stop(GstBaseSink *sink) {
   return TRUE;
 }
 
+// The writer of the recording in progress, if any (shared: stop may end the recording).
+static std::shared_ptr<ts::AsyncWriter> current_writer(TsRecordSinkPrivate *p) {
+  std::lock_guard lk(p->lock);
+  return p->rec ? p->rec->writer : nullptr;
+}
+
+// A flush or a state change to READY waits for render to return: render must not wait for
+// the writer (a slow or stuck disk) meanwhile. Its block is still queued, nothing is lost.
+static gboolean gst_ts_record_sink_unlock(GstBaseSink *sink) {
+  TsRecordSinkPrivate *p = GST_TS_RECORD_SINK(sink)->priv;
+  p->unlocked = true;
+  if (const auto writer = current_writer(p))
+    writer->set_unblocked(true);
+  return TRUE;
+}
+
+static gboolean gst_ts_record_sink_unlock_stop(GstBaseSink *sink) {
+  TsRecordSinkPrivate *p = GST_TS_RECORD_SINK(sink)->priv;
+  p->unlocked = false;
+  if (const auto writer = current_writer(p))
+    writer->set_unblocked(false);
+  return TRUE;
+}
+
 static gboolean gst_ts_record_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
   GstTsRecordSink *self = GST_TS_RECORD_SINK(sink);
   TsRecordSinkPrivate *p = self->priv;
@@ -566,7 +560,7 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
   GstTsRecordSink *self = GST_TS_RECORD_SINK(object);
   TsRecordSinkPrivate *p = self->priv;
   std::unique_lock lk(p->lock);
-  RecordSettings &s = p->settings;
+  SinkSettings &s = p->settings;
   switch (prop_id) {
   case PROP_LOCATION: {
     const gchar *loc = g_value_get_string(value);
@@ -583,32 +577,32 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
   }
   case PROP_TEMP_SUFFIX: {
     const gchar *suffix = g_value_get_string(value);
-    s.temp_suffix = suffix && *suffix ? suffix : DEFAULT_TEMP_SUFFIX;
+    s.temp_suffix = suffix && *suffix ? suffix : ts::kDefaultTempSuffix;
     break;
   }
   case PROP_FLUSH_THRESHOLD:
-    s.flush_threshold = g_value_get_uint64(value);
+    s.core.flush_threshold = g_value_get_uint64(value);
     break;
   case PROP_FLUSH_INTERVAL:
-    s.flush_interval = g_value_get_uint64(value);
+    s.core.flush_interval_ns = g_value_get_uint64(value);
     break;
   case PROP_SYNC_MODE:
-    s.sync_mode = static_cast<ts::SyncMode>(g_value_get_enum(value));
+    s.core.writer.mode = static_cast<ts::SyncMode>(g_value_get_enum(value));
     break;
   case PROP_RECOVER:
-    s.recover = g_value_get_boolean(value);
+    s.core.recover = g_value_get_boolean(value);
     break;
   case PROP_MAX_SIZE_BYTES:
-    s.max_size_bytes = g_value_get_uint64(value);
+    s.core.max_size_bytes = g_value_get_uint64(value);
     break;
   case PROP_MAX_SIZE_TIME:
-    s.max_size_time = g_value_get_uint64(value);
+    s.core.max_size_time_ns = g_value_get_uint64(value);
     break;
   case PROP_MIN_FREE_BYTES:
-    s.min_free_bytes = g_value_get_uint64(value);
+    s.core.writer.min_free_bytes = g_value_get_uint64(value);
     break;
   case PROP_MAX_PENDING_BYTES:
-    s.max_pending_bytes = g_value_get_uint64(value);
+    s.core.writer.max_pending_bytes = g_value_get_uint64(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -626,7 +620,7 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
   GstTsRecordSink *self = GST_TS_RECORD_SINK(object);
   TsRecordSinkPrivate *p = self->priv;
   std::lock_guard lk(p->lock);
-  const RecordSettings &s = p->settings;
+  const SinkSettings &s = p->settings;
   switch (prop_id) {
   case PROP_LOCATION:
     g_value_set_string(value, s.location.empty() ? nullptr : s.location.c_str());
@@ -635,28 +629,28 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
     g_value_set_string(value, s.temp_suffix.c_str());
     break;
   case PROP_FLUSH_THRESHOLD:
-    g_value_set_uint64(value, s.flush_threshold);
+    g_value_set_uint64(value, s.core.flush_threshold);
     break;
   case PROP_FLUSH_INTERVAL:
-    g_value_set_uint64(value, s.flush_interval);
+    g_value_set_uint64(value, s.core.flush_interval_ns);
     break;
   case PROP_SYNC_MODE:
-    g_value_set_enum(value, static_cast<gint>(s.sync_mode));
+    g_value_set_enum(value, static_cast<gint>(s.core.writer.mode));
     break;
   case PROP_RECOVER:
-    g_value_set_boolean(value, s.recover);
+    g_value_set_boolean(value, s.core.recover);
     break;
   case PROP_MAX_SIZE_BYTES:
-    g_value_set_uint64(value, s.max_size_bytes);
+    g_value_set_uint64(value, s.core.max_size_bytes);
     break;
   case PROP_MAX_SIZE_TIME:
-    g_value_set_uint64(value, s.max_size_time);
+    g_value_set_uint64(value, s.core.max_size_time_ns);
     break;
   case PROP_MIN_FREE_BYTES:
-    g_value_set_uint64(value, s.min_free_bytes);
+    g_value_set_uint64(value, s.core.writer.min_free_bytes);
     break;
   case PROP_MAX_PENDING_BYTES:
-    g_value_set_uint64(value, s.max_pending_bytes);
+    g_value_set_uint64(value, s.core.writer.max_pending_bytes);
     break;
   case PROP_STATS:
     if (p->rec)
@@ -703,39 +697,39 @@ static void gst_ts_record_sink_class_init(GstTsRecordSinkClass *klass) {
   properties[PROP_TEMP_SUFFIX] = g_param_spec_string(
       "temp-suffix", "Temp suffix",
       "Replaces the .ts extension while recording (cam1.ts is written as cam1.recording.ts)",
-      DEFAULT_TEMP_SUFFIX, rw_ready);
+      ts::kDefaultTempSuffix, rw_ready);
   properties[PROP_FLUSH_THRESHOLD] =
       g_param_spec_uint64("flush-threshold", "Flush threshold (bytes)",
                           "Hand data to the kernel once this many bytes are collected",
-                          ts::kM2tsPacket, G_MAXUINT32, DEFAULT_FLUSH_THRESHOLD, rw_ready);
+                          ts::kM2tsPacket, G_MAXUINT32, kDefaults.flush_threshold, rw_ready);
   properties[PROP_FLUSH_INTERVAL] = g_param_spec_uint64(
       "flush-interval", "Flush interval (ns)",
       "Hand data to the kernel at least this often, pipeline clock (0 = threshold only)", 0,
-      G_MAXUINT64, DEFAULT_FLUSH_INTERVAL, rw_ready);
-  properties[PROP_SYNC_MODE] =
-      g_param_spec_enum("sync-mode", "Sync mode", "When data is written and synced to disk",
-                        gst_ts_record_sink_sync_mode_get_type(), DEFAULT_SYNC_MODE, rw_ready);
+      G_MAXUINT64, kDefaults.flush_interval_ns, rw_ready);
+  properties[PROP_SYNC_MODE] = g_param_spec_enum(
+      "sync-mode", "Sync mode", "When data is written and synced to disk",
+      gst_ts_record_sink_sync_mode_get_type(), static_cast<gint>(kDefaults.writer.mode), rw_ready);
   properties[PROP_RECOVER] =
       g_param_spec_boolean("recover", "Recover",
                            "At start, recover a temp file left by a crash into "
                            "<name>.recovered-<n>.ts",
-                           DEFAULT_RECOVER, rw_ready);
+                           kDefaults.recover, rw_ready);
   properties[PROP_MAX_SIZE_BYTES] = g_param_spec_uint64(
       "max-size-bytes", "Max. file size (bytes)",
       "Start a new file at the next random-access point after this size (0 = off)", 0, G_MAXUINT64,
-      DEFAULT_MAX_SIZE_BYTES, rw_ready);
+      kDefaults.max_size_bytes, rw_ready);
   properties[PROP_MAX_SIZE_TIME] = g_param_spec_uint64(
       "max-size-time", "Max. file duration (ns)",
       "Start a new file at the next random-access point after this duration (0 = off)", 0,
-      G_MAXUINT64, DEFAULT_MAX_SIZE_TIME, rw_ready);
+      G_MAXUINT64, kDefaults.max_size_time_ns, rw_ready);
   properties[PROP_MIN_FREE_BYTES] =
       g_param_spec_uint64("min-free-bytes", "Min. free space (bytes)",
                           "Finish the recording cleanly when free space falls under this (0 = off)",
-                          0, G_MAXUINT64, DEFAULT_MIN_FREE_BYTES, rw_ready);
-  properties[PROP_MAX_PENDING_BYTES] =
-      g_param_spec_uint64("max-pending-bytes", "Max. pending bytes",
-                          "Data waiting for the writer thread before the streaming thread waits",
-                          ts::kM2tsPacket, G_MAXUINT64, DEFAULT_MAX_PENDING_BYTES, rw_ready);
+                          0, G_MAXUINT64, kDefaults.writer.min_free_bytes, rw_ready);
+  properties[PROP_MAX_PENDING_BYTES] = g_param_spec_uint64(
+      "max-pending-bytes", "Max. pending bytes",
+      "Data waiting for the writer thread before the streaming thread waits", ts::kM2tsPacket,
+      G_MAXUINT64, kDefaults.writer.max_pending_bytes, rw_ready);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics", "application/x-tsrecordsink-stats (see the element documentation)",
       GST_TYPE_STRUCTURE, ro);
@@ -759,6 +753,8 @@ static void gst_ts_record_sink_class_init(GstTsRecordSinkClass *klass) {
   basesink_class->render = gst_ts_record_sink_render;
   basesink_class->event = gst_ts_record_sink_event;
   basesink_class->set_caps = gst_ts_record_sink_set_caps;
+  basesink_class->unlock = gst_ts_record_sink_unlock;
+  basesink_class->unlock_stop = gst_ts_record_sink_unlock_stop;
 }
 
 static void gst_ts_record_sink_init(GstTsRecordSink *self) {
