@@ -8,18 +8,26 @@
  * ByteTrack-class association: a constant-velocity Kalman box per track, Hungarian IoU
  * matching of confident detections (`track-thresh`) first, then weak ones (`low-thresh`) to
  * the tracks left over, new tracks from confident unmatched detections (`new-track-thresh`).
- * Tracks live by time, measured on buffer PTS (`max-lost-time`, `min-hits`), so frames
- * dropped upstream (`dropqueue`) and `yolodetect interval=N` do not break them.
+ * Track life is PTS time, never frames (`max-lost-time`, the coast time, `min-hits`; tentative
+ * tracks included), so frames dropped upstream and detectors that skip frames do not break
+ * tracks, and a scene everybody left empties on time.
  *
- * Output: the incoming detection metas are replaced by one ROI meta per confirmed track,
+ * A frame only predicts (every track reported with its Kalman prediction, nothing a miss)
+ * when it carries a `KeepupInferenceMeta` with fresh=false, when all its detections say
+ * fresh=false on their param (reused results: never measurements), or when it is empty and
+ * `empty-frames` says so: `not-inferred`, `no-objects`, or `auto` (default), which learns the
+ * detector's cadence D from the frames with detections and takes an empty frame within
+ * 2 D - P / 2 of the last detections as not inferred (P: frame period; a detector running on
+ * every frame makes empty frames "no objects").
+ *
+ * Output: the incoming detection metas are replaced by one ROI meta per reported track,
  * with the `detection` param (label, class-id, confidence) and a `tracking` param: track-id
- * (guint64), state (tentative / confirmed / lost), age-ns (guint64), predicted (boolean:
- * no detection on this frame, the box is the Kalman prediction), velocity-x / velocity-y
- * (m/s on the ground with calibration, else image px/s), and speed-kmh only when a
- * calibration is set (no calibration, no speed: never a made-up number). Frames that carry a
- * `KeepupInferenceMeta` with fresh=false (yolodetect skipped or has not finished inference)
- * get predicted boxes for every track. A `KeepupTrackingMeta` (GstCustomMeta) carries the
- * roi, the lines and their counts for overlays.
+ * (guint64), state (confirmed / lost), age-ns (guint64), predicted (boolean), velocity-x /
+ * velocity-y (m/s on the ground with calibration, else image px/s), and speed-kmh with
+ * speed-uncertainty-kmh (± km/h, about 95 %) only with a calibration, once the object moved
+ * `speed-min-distance`, from samples not clipped by the frame edge and without size jumps.
+ * A `KeepupTrackingMeta` (GstCustomMeta) carries roi, lines, zones, line counts (also per
+ * class) and `occupancy` (zone -> label -> objects inside) for overlays.
  *
  * Speed: `calibration` "x1,y1:X1,Y1;x2,y2:X2,Y2;x3,y3:X3,Y3;x4,y4:X4,Y4" (four image points
  * and their ground positions in metres) gives a homography, or `meters-per-pixel` a scale;
@@ -27,20 +35,25 @@
  * PTS (least squares), in km/h.
  *
  * `roi` "x,y;x,y;..." keeps only objects whose bottom-centre is inside. `lines`
- * "name:x1,y1,x2,y2;..." posts `objecttrack-line-crossed` {line, track-id, label, direction
- * (+1 when crossing from the right of x1,y1->x2,y2 to its left, -1 the other way), pts,
- * speed-kmh (when known)} and counts per line and direction. With `post-track-messages`,
- * `objecttrack-track-started` / `objecttrack-track-ended` {track-id, label, pts, age-ns}.
+ * "name:x1,y1,x2,y2;..." counts crossings per line, class and direction. `zones`
+ * "name:x,y;x,y;x,y|name2:..." watches polygons (entry, exit with dwell time, `loiter-time`).
  *
- * `stats` (`application/x-objecttrack-stats`): frames, updates (frames with fresh
- * detections), predictions (frames without), active-tracks, total-tracks,
- * id-switch-suspects (a track born where a recently lost one of the same class was), and
- * `lines`, a structure with `<name>-forward` / `<name>-backward` counts.
+ * Messages (event schema v1, elements/objecttrack/events-v1.schema.json): element messages
+ * `objecttrack-line-crossed`, `-zone-entered`, `-zone-exited`, `-loitering`, and with
+ * `post-track-messages` `-track-started` / `-track-ended`; each carries v (1), type, stream
+ * (`stream-name`, else the stream-start id), wall-time (UTC), pts, track-id, label, class-id
+ * and the type's fields (see the README).
  *
- * Bad `calibration`, `roi` or `lines` strings are logged when set and refused at start with
- * RESOURCE/SETTINGS naming the property and the bad part: empty fields, numbers that are not
- * plain decimal (hex, inf, trailing text; parsed without the C locale), a polygon with no
- * area.
+ * `stats` (`application/x-objecttrack-stats`): frames, updates (frames with measurements),
+ * predictions (frames without), stale-detections, detector-interval-ns, active-tracks,
+ * total-tracks, id-switch-suspects (a track born where a recently lost one of the same class
+ * was), `lines` (`<name>-forward` / `-backward`, `<name>-<label>-forward` / `-backward`) and
+ * `zones` (`<zone>` -> `<label>` -> objects inside now).
+ *
+ * Bad `calibration`, `roi`, `lines` or `zones` strings are logged when set and refused at
+ * start with RESOURCE/SETTINGS naming the property and the bad part: empty fields, numbers
+ * that are not plain decimal (hex, inf, trailing text; parsed without the C locale), a
+ * polygon with no area, names used twice.
  *
  * ## Example launch line
  * |[
