@@ -708,51 +708,102 @@ TEST(TsRecover, AStreamAfterMegabytesOfZerosOrCutShortIsRecoveredAndDecodesClean
 
 namespace {
 
-// Counts the dataflow log lines that hand a block to the writer: the next line of render
-// after one of them is the writer's wait for room.
-struct HandOffLog {
-  std::mutex m;
-  std::condition_variable cv;
-  int hand_offs = 0;
+// Counts the debug lines of one category that start with a prefix: "handing" (render hands a
+// block to the writer; its next step is the wait for room) or "finishing" (EOS is about to
+// wait for the writer to finish the file).
+struct LogWatch {
+  LogWatch(const char *category, const char *prefix) : category_(category), prefix_(prefix) {
+    gst_debug_set_threshold_for_name(category, GST_LEVEL_LOG);
+    gst_debug_add_log_function(&LogWatch::on_log, this, nullptr);
+  }
+  ~LogWatch() {
+    gst_debug_remove_log_function(&LogWatch::on_log);
+    gst_debug_set_threshold_for_name(category_, GST_LEVEL_NONE);
+  }
   static void on_log(GstDebugCategory *category, GstDebugLevel, const gchar *, const gchar *, gint,
                      GObject *, GstDebugMessage *message, gpointer user_data) {
-    if (g_strcmp0(gst_debug_category_get_name(category), "tsrecordsink_dataflow") != 0 ||
-        !g_str_has_prefix(gst_debug_message_get(message), "handing"))
+    auto *self = static_cast<LogWatch *>(user_data);
+    if (g_strcmp0(gst_debug_category_get_name(category), self->category_) != 0 ||
+        !g_str_has_prefix(gst_debug_message_get(message), self->prefix_))
       return;
-    auto *self = static_cast<HandOffLog *>(user_data);
-    std::lock_guard lk(self->m);
-    ++self->hand_offs;
-    self->cv.notify_all();
+    std::lock_guard lk(self->m_);
+    ++self->seen_;
+    self->cv_.notify_all();
   }
   bool wait_for(int n) {
-    std::unique_lock lk(m);
-    return cv.wait_for(lk, std::chrono::seconds(20), [&] { return hand_offs >= n; });
+    std::unique_lock lk(m_);
+    return cv_.wait_for(lk, std::chrono::seconds(20), [&] { return seen_ >= n; });
   }
+
+private:
+  const char *category_;
+  const char *prefix_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  int seen_ = 0;
 };
 
-} // namespace
+// A temp file that is a FIFO nobody reads: the writer thread's write() blocks for good once
+// the pipe is full, like a disk that stopped answering. drain() lets it go.
+struct StuckDisk {
+  explicit StuckDisk(const std::string &temp) {
+    EXPECT_EQ(mkfifo(temp.c_str(), 0600), 0);
+    reader = open(temp.c_str(), O_RDONLY | O_NONBLOCK); // lets the writer open it
+    EXPECT_GE(reader, 0);
+  }
+  ~StuckDisk() {
+    if (drainer.joinable())
+      drainer.join();
+    close(reader);
+  }
+  size_t pipe_size() const { return static_cast<size_t>(fcntl(reader, F_GETPIPE_SZ)); }
+  void drain() {
+    fcntl(reader, F_SETFL, 0);
+    drainer = std::thread([this] {
+      std::vector<char> sink(1 << 16);
+      ssize_t n;
+      while ((n = read(reader, sink.data(), sink.size())) > 0)
+        drained += static_cast<size_t>(n);
+    });
+  }
+  size_t wait_drained() { // until the writer closes the file
+    drainer.join();
+    return drained;
+  }
+  int reader = -1;
+  std::atomic<size_t> drained{0};
+  std::thread drainer;
+};
 
-TEST(TsRecordSink, FlushStartDoesNotWaitForAStuckDisk) {
-  TempDir dir;
-  // The temp file is a FIFO that nobody reads: the writer thread's write() blocks for good
-  // once the pipe is full, like a disk that stopped answering.
-  const std::string temp = dir.file("stuck.recording.ts");
-  ASSERT_EQ(mkfifo(temp.c_str(), 0600), 0);
-  const int reader = open(temp.c_str(), O_RDONLY | O_NONBLOCK); // lets the writer open it
-  ASSERT_GE(reader, 0);
-  const size_t block = kPacket * 22400; // one buffer, one block: far more than the pipe holds
-  ASSERT_LT(static_cast<size_t>(fcntl(reader, F_GETPIPE_SZ)), block);
-  std::vector<uint8_t> data(block);
-  for (size_t i = 0; i < block; i += kPacket) { // null packets
+// `bytes` of null packets.
+std::vector<uint8_t> null_packets(size_t bytes) {
+  std::vector<uint8_t> data(bytes);
+  for (size_t i = 0; i + kPacket <= bytes; i += kPacket) {
     data[i] = 0x47;
     data[i + 1] = 0x1f;
     data[i + 2] = 0xff;
     data[i + 3] = 0x10;
   }
+  return data;
+}
 
-  HandOffLog log;
-  gst_debug_set_threshold_for_name("tsrecordsink_dataflow", GST_LEVEL_LOG);
-  gst_debug_add_log_function(&HandOffLog::on_log, &log, nullptr);
+// Sends FLUSH_START from a thread of its own; true when it returned within 20 s.
+bool flush_start_returns_promptly(GstHarness *h, std::future<gboolean> &result) {
+  result = std::async(std::launch::async,
+                      [h] { return gst_harness_push_event(h, gst_event_new_flush_start()); });
+  return result.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+}
+
+} // namespace
+
+TEST(TsRecordSink, FlushStartDoesNotWaitForAStuckDisk) {
+  TempDir dir;
+  StuckDisk disk(dir.file("stuck.recording.ts"));
+  const size_t block = kPacket * 22400; // one buffer, one block: far more than the pipe holds
+  ASSERT_LT(disk.pipe_size(), block);
+  const std::vector<uint8_t> data = null_packets(block);
+
+  LogWatch hand_offs("tsrecordsink_dataflow", "handing");
   auto h = new_recorder({{"location", dir.file("stuck.ts").c_str()},
                          {"recover", "false"},
                          {"sync-mode", "none"},
@@ -763,31 +814,51 @@ TEST(TsRecordSink, FlushStartDoesNotWaitForAStuckDisk) {
   ASSERT_EQ(push_bytes(h.get(), data.data(), data.size()), GST_FLOW_OK);
   std::promise<GstFlowReturn> second;
   std::thread pusher([&] { second.set_value(push_bytes(h.get(), data.data(), data.size())); });
-  ASSERT_TRUE(log.wait_for(2)) << "the second block was handed to the writer";
+  EXPECT_TRUE(hand_offs.wait_for(2)) << "the second block was handed to the writer";
 
-  auto flushed = std::async(std::launch::async, [&] {
-    return gst_harness_push_event(h.get(), gst_event_new_flush_start());
-  });
-  const bool prompt = flushed.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
-  // Whatever happened, let the disk go now so every thread can finish.
-  fcntl(reader, F_SETFL, 0);
-  std::atomic<size_t> drained{0};
-  std::thread drain([reader, &drained] {
-    std::vector<char> sink(1 << 16);
-    ssize_t n;
-    while ((n = read(reader, sink.data(), sink.size())) > 0)
-      drained += static_cast<size_t>(n);
-  });
+  std::future<gboolean> flushed;
+  const bool prompt = flush_start_returns_promptly(h.get(), flushed);
+  disk.drain(); // whatever happened, let the disk go now so every thread can finish
   EXPECT_TRUE(prompt) << "flush-start waited for the stuck writer";
   EXPECT_TRUE(flushed.get());
   pusher.join();
   EXPECT_EQ(second.get_future().get(), GST_FLOW_FLUSHING) << "render gave up waiting";
   EXPECT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE)));
-  gst_debug_remove_log_function(&HandOffLog::on_log);
-  gst_debug_set_threshold_for_name("tsrecordsink_dataflow", GST_LEVEL_NONE);
   h.reset(); // stop: the recording is finished once the pipe is drained
-  drain.join();
-  close(reader);
-  EXPECT_EQ(drained.load(), 2 * block) << "the waiting block was queued, not dropped";
+  EXPECT_EQ(disk.wait_drained(), 2 * block) << "the waiting block was queued, not dropped";
   EXPECT_TRUE(exists(dir.file("stuck.ts"))) << "finished and renamed at stop";
+}
+
+TEST(TsRecordSink, FlushStartDuringEosDoesNotWaitForAStuckDiskAndStopFinishes) {
+  TempDir dir;
+  StuckDisk disk(dir.file("eos.recording.ts"));
+  const size_t block = kPacket * 22400;
+  ASSERT_LT(disk.pipe_size(), block);
+  const std::vector<uint8_t> data = null_packets(block);
+
+  LogWatch finishing("tsrecordsink", "finishing");
+  auto h = new_recorder({{"location", dir.file("eos.ts").c_str()},
+                         {"recover", "false"},
+                         {"sync-mode", "none"},
+                         {"flush-threshold", "1048576"}});
+  ASSERT_EQ(push_bytes(h.get(), data.data(), data.size()), GST_FLOW_OK);
+  std::promise<gboolean> eos;
+  std::thread eos_sender(
+      [&] { eos.set_value(gst_harness_push_event(h.get(), gst_event_new_eos())); });
+  EXPECT_TRUE(finishing.wait_for(1)) << "EOS waits for the writer to finish the file";
+
+  std::future<gboolean> flushed;
+  const bool prompt = flush_start_returns_promptly(h.get(), flushed);
+  const bool renamed_while_stuck = exists(dir.file("eos.ts"));
+  disk.drain();
+  EXPECT_TRUE(prompt) << "flush-start waited for the stuck writer to finish the file";
+  EXPECT_TRUE(flushed.get());
+  eos_sender.join();
+  EXPECT_FALSE(eos.get_future().get()) << "the flush cut the EOS short";
+  EXPECT_FALSE(renamed_while_stuck);
+  EXPECT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE)));
+  h.reset(); // stop waits for the finish the flush interrupted
+  EXPECT_EQ(disk.wait_drained(), block);
+  EXPECT_TRUE(exists(dir.file("eos.ts"))) << "finished and renamed all the same";
+  EXPECT_FALSE(exists(dir.file("eos.recording.ts")));
 }

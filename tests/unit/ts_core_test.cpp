@@ -891,3 +891,34 @@ TEST(AsyncWriter, UnblockedWritesQueuePastTheLimitAtOnceAndLoseNothing) {
   EXPECT_FALSE(w.finish(0));
   EXPECT_EQ(fs.files["/d/a.ts"].size(), 12 * kPacket) << "nothing dropped";
 }
+
+TEST(AsyncWriter, AnUnblockedFinishReturnsAtOnceAndALaterOneWaitsForTheRename) {
+  struct StuckFiles : FakeFiles {
+    std::mutex m;
+    std::condition_variable cv;
+    bool go = false;
+    long write(int fd, const uint8_t *data, size_t len) override {
+      std::unique_lock lk(m);
+      cv.wait(lk, [this] { return go; });
+      lk.unlock();
+      return FakeFiles::write(fd, data, len);
+    }
+  } fs;
+  WriterSettings ws;
+  ws.min_free_bytes = 0;
+  AsyncWriter w(fs, fake_now, ws);
+  ASSERT_FALSE(w.open("/d/a.part", "/d/a.ts"));
+  ASSERT_TRUE(w.write(stream(4))); // the writer thread sits on the stuck disk
+  w.set_unblocked(true);
+  EXPECT_EQ(w.finish(0).kind, WriteError::Interrupted) << "a flush does not wait for the disk";
+  EXPECT_EQ(fs.files.count("/d/a.ts"), 0u);
+  w.set_unblocked(false);
+  {
+    std::lock_guard lk(fs.m);
+    fs.go = true;
+    fs.cv.notify_all();
+  }
+  EXPECT_FALSE(w.finish(0)) << "the second finish waits for the first one's rename";
+  EXPECT_EQ(fs.files["/d/a.ts"].size(), 4 * kPacket);
+  EXPECT_EQ(w.stats().files_finished, 1u);
+}

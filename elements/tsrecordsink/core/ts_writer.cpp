@@ -120,6 +120,7 @@ void AsyncWriter::set_unblocked(bool unblocked) {
   std::lock_guard lk(mutex_);
   unblocked_ = unblocked;
   room_.notify_all();
+  idle_.notify_all();
 }
 
 void AsyncWriter::wait_idle(std::unique_lock<std::mutex> &lk) {
@@ -139,9 +140,18 @@ WriterError AsyncWriter::finish(int64_t duration_ns) {
     if (!thread_.joinable())
       return error_;
   }
-  enqueue(Command{Command::Finish, {}, {}, {}, duration_ns});
+  {
+    std::lock_guard lk(mutex_);
+    if (!finish_queued_) {
+      finish_queued_ = true;
+      queue_.push_back(Command{Command::Finish, {}, {}, {}, duration_ns});
+      work_.notify_one();
+    }
+  }
   std::unique_lock lk(mutex_);
-  wait_idle(lk);
+  idle_.wait(lk, [this] { return (queue_.empty() && !busy_) || unblocked_; });
+  if (!queue_.empty() || busy_)
+    return WriterError{WriteError::Interrupted, 0, "interrupted while finishing"};
   stop_ = true;
   work_.notify_all();
   lk.unlock();

@@ -37,7 +37,8 @@ FileOps &posix_file_ops();
 std::string dir_of(const std::string &path);
 using keepup::file_exists; // elements/common/core; ts::file_exists is the same function
 
-enum class WriteError { None, Open, Write, NoSpace, Rename };
+// Interrupted is no failure: finish() stopped waiting because of set_unblocked().
+enum class WriteError { None, Open, Write, NoSpace, Rename, Interrupted };
 
 struct WriterError {
   WriteError kind = WriteError::None;
@@ -92,12 +93,15 @@ public:
   // Finish the current file (duration for the report) and go on in a new one.
   bool rotate(int64_t duration_ns, const std::string &temp_path, const std::string &final_path);
   // While set, write() never waits for room: its block is queued past max_pending_bytes
-  // and it returns at once, nothing is dropped. A flush sets it so that it never waits for
-  // the disk; a write() already waiting returns as soon as it is set.
+  // and it returns at once, nothing is dropped; finish() does not wait either (see there).
+  // A flush sets it so that it never waits for the disk; a write() or finish() already
+  // waiting returns as soon as it is set.
   void set_unblocked(bool unblocked);
   // Wait until every block handed over so far is written (not synced). False on error.
   bool wait_written();
-  // Finish the current file and wait until everything is on disk and renamed.
+  // Finish the current file and wait until everything is on disk and renamed. When
+  // set_unblocked() ends the wait, returns WriteError::Interrupted at once and the writer
+  // thread goes on finishing; a later finish() (with the flag cleared) waits for it.
   WriterError finish(int64_t duration_ns);
   // Stop without renaming: the temp file stays for recovery.
   void abort();
@@ -131,6 +135,7 @@ private:
   bool busy_ = false;
   bool stop_ = false;
   bool unblocked_ = false;
+  bool finish_queued_ = false; // finish() queued its Finish command (once)
   WriterError error_;
   WriterStats stats_;
   std::thread thread_;

@@ -51,7 +51,8 @@
  *
  * A flush or a state change to READY never waits for the disk: `unlock` makes a render that
  * waits for room in the writer queue its block anyway (nothing is dropped) and return
- * FLUSHING at once. Stopping still finishes the file, which waits for the queued data.
+ * FLUSHING at once, and an EOS waiting for the file to be finished return (the writer goes on
+ * finishing). Stopping still finishes the file, which waits for the queued data.
  *
  * ## Example launch line
  * |[
@@ -128,7 +129,8 @@ struct Recording {
   std::string final_path;
   uint64_t file_bytes = 0;
   int64_t last_flush_ns = -1;
-  bool finished = false;
+  bool finished = false;       // no more data: the file is being (or was) finished
+  bool finish_pending = false; // a flush interrupted the wait for the writer to finish
   bool failed = false;
   uint64_t recovered_files = 0;
   std::atomic<uint64_t> resyncs{0}; // mirrors the aligner's count for the stats reader
@@ -369,6 +371,8 @@ static GstFlowReturn gst_ts_record_sink_render(GstBaseSink *sink, GstBuffer *buf
   Recording *rec = p->rec.get(); // only start/stop change it, never during render
   if (!rec || rec->failed)
     return GST_FLOW_ERROR;
+  if (rec->finished)
+    return GST_FLOW_EOS; // data after a flush that followed EOS: this recording is over
   try {
     GstMapInfo map;
     if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) {
@@ -420,10 +424,36 @@ static GstFlowReturn gst_ts_record_sink_render(GstBaseSink *sink, GstBuffer *buf
   }
 }
 
-// Drains and renames the current file. Returns false after posting an error.
+static bool start_finishing(GstTsRecordSink *self, Recording &rec);
+
+// Drains and renames the current file. Returns false after posting an error, or when a
+// flush interrupted the wait (the writer goes on finishing; the next call waits for it).
 static bool finish_recording(GstTsRecordSink *self, Recording &rec) {
-  if (rec.finished || rec.failed)
-    return !rec.failed;
+  if (rec.failed)
+    return false;
+  if (rec.finished && !rec.finish_pending)
+    return true;
+  if (!rec.finished && !start_finishing(self, rec))
+    return false;
+  rec.finish_pending = false;
+  GST_DEBUG_OBJECT(self, "finishing %s", rec.final_path.c_str());
+  if (const ts::WriterError err = rec.writer->finish(rec.duration.duration_ns())) {
+    if (err.kind == ts::WriteError::Interrupted) {
+      GST_DEBUG_OBJECT(self, "unlocked while finishing: the writer goes on in the background");
+      rec.finish_pending = true;
+      return false;
+    }
+    if (err.kind != ts::WriteError::NoSpace || !rec.failed) {
+      rec.failed = true;
+      post_writer_error(self, err);
+    }
+    return false;
+  }
+  return true;
+}
+
+// The streaming side of finishing: the last whole packets go to the writer.
+static bool start_finishing(GstTsRecordSink *self, Recording &rec) {
   rec.finished = true;
   const size_t leftover = rec.aligner->finish();
   if (leftover > 0)
@@ -437,13 +467,6 @@ static bool finish_recording(GstTsRecordSink *self, Recording &rec) {
     return false;
   }
   submit_block(rec);
-  if (const ts::WriterError err = rec.writer->finish(rec.duration.duration_ns())) {
-    if (err.kind != ts::WriteError::NoSpace || !rec.failed) {
-      rec.failed = true;
-      post_writer_error(self, err);
-    }
-    return false;
-  }
   return true;
 }
 
