@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "callback_guard.hpp"
+#include "route_options.hpp"
 #include "whip_core.hpp"
 
 namespace keepup::record {
@@ -43,6 +44,7 @@ struct Options {
   bool transcode = false;
   bool trace = false;
   AudioMode audio = AudioMode::opus;
+  RouteOptions routes; // --stun/--turn, segments, retention, hook (route_options.hpp)
 };
 
 struct Session;
@@ -59,6 +61,7 @@ struct App {
   std::unique_ptr<whip::ConnectionTable> connections;
   std::map<std::uintptr_t, GSocket *> sockets; // weak: removed when libsoup frees the socket
   guint idle_check = 0;
+  std::shared_ptr<RouteState> route_state; // metrics, hooks, retention (routes.cpp)
 };
 
 // "[HH:MM:SS] text" on stdout, one line, flushed.
