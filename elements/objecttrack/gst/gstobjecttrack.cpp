@@ -79,6 +79,7 @@
 #include "frame_policy.hpp"
 #include "keepup_metas.hpp"
 #include "track_events.hpp"
+#include "track_metas.hpp"
 #include "tracker.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(objecttrack_debug);
@@ -87,6 +88,7 @@ GST_DEBUG_CATEGORY_STATIC(objecttrack_dataflow);
 
 namespace track = keepup::track;
 namespace trackevents = keepup::trackevents;
+namespace trackmetas = keepup::trackmetas;
 
 enum {
   PROP_0,
@@ -128,8 +130,8 @@ struct Tracking {
   track::Tracker tracker;
   track::FrameClassifier classifier;
   std::string roi_text, lines_text, zones_text;
-  std::string stream_name;           // the property, else the stream-start id
-  std::map<int, std::string> labels; // class id -> name, as the detector wrote them
+  std::string stream_name; // the property, else the stream-start id
+  trackmetas::Labels labels;
   bool post_track_messages = false;
   std::mutex stats_lock;
   guint64 frames = 0, updates = 0, predictions = 0, stale_detections = 0;
@@ -181,113 +183,6 @@ static GstStaticPadTemplate sink_template =
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
 
-static std::string label_for(const Tracking &t, int class_id) {
-  auto it = t.labels.find(class_id);
-  return it != t.labels.end() ? it->second : "class" + std::to_string(class_id);
-}
-
-// Reads the detector's metas, then removes them: the output carries tracks instead.
-// `stale` gets, per detection, whether its param says fresh=false (a reused result).
-static std::vector<track::Detection> take_detections(GstBuffer *buf, Tracking &t,
-                                                     std::vector<bool> &stale) {
-  std::vector<track::Detection> dets;
-  gpointer state = nullptr;
-  while (GstMeta *m = gst_buffer_iterate_meta_filtered(
-             buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
-    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
-    track::Detection d;
-    d.box = {static_cast<double>(roi->x), static_cast<double>(roi->y),
-             static_cast<double>(roi->x + roi->w), static_cast<double>(roi->y + roi->h)};
-    d.confidence = 1.0;
-    d.class_id = -1;
-    gboolean fresh = TRUE;
-    if (GstStructure *p = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
-      gst_structure_get_double(p, "confidence", &d.confidence);
-      gst_structure_get_int(p, "class-id", &d.class_id);
-      gst_structure_get_boolean(p, "fresh", &fresh);
-    }
-    stale.push_back(!fresh);
-    const std::string label = g_quark_to_string(roi->roi_type);
-    if (d.class_id < 0) { // a detector without class ids: one id per distinct label
-      d.class_id = static_cast<int>(t.labels.size());
-      for (const auto &[id, name] : t.labels)
-        if (name == label)
-          d.class_id = id;
-    }
-    t.labels[d.class_id] = label;
-    dets.push_back(d);
-  }
-  gst_buffer_foreach_meta(
-      buf,
-      +[](GstBuffer *, GstMeta **meta, gpointer) -> gboolean {
-        if ((*meta)->info->api == GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)
-          *meta = nullptr; // removes it
-        return TRUE;
-      },
-      nullptr);
-  return dets;
-}
-
-static void attach_track(GstBuffer *buf, const Tracking &t, const track::TrackOutput &o) {
-  const std::string label = label_for(t, o.class_id);
-  const double x1 = std::max(0.0, o.box.x1), y1 = std::max(0.0, o.box.y1);
-  GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
-      buf, label.c_str(), static_cast<guint>(std::lround(x1)), static_cast<guint>(std::lround(y1)),
-      static_cast<guint>(std::max(1L, std::lround(o.box.x2 - x1))),
-      static_cast<guint>(std::max(1L, std::lround(o.box.y2 - y1))));
-  meta->id = static_cast<gint>(o.id & 0x7fffffff);
-  gst_video_region_of_interest_meta_add_param(
-      meta,
-      gst_structure_new("detection", "label", G_TYPE_STRING, label.c_str(), "class-id", G_TYPE_INT,
-                        o.class_id, "confidence", G_TYPE_DOUBLE, o.confidence, nullptr));
-  GstStructure *tracking = gst_structure_new(
-      "tracking", "track-id", G_TYPE_UINT64, static_cast<guint64>(o.id), "state", G_TYPE_STRING,
-      track::state_name(o.state), "age-ns", G_TYPE_UINT64, static_cast<guint64>(o.age_ns),
-      "predicted", G_TYPE_BOOLEAN, o.predicted ? TRUE : FALSE, "velocity-x", G_TYPE_DOUBLE,
-      o.velocity.x, "velocity-y", G_TYPE_DOUBLE, o.velocity.y, nullptr);
-  if (o.speed_kmh)
-    gst_structure_set(tracking, "speed-kmh", G_TYPE_DOUBLE, *o.speed_kmh, "speed-uncertainty-kmh",
-                      G_TYPE_DOUBLE, o.speed_uncertainty_kmh.value_or(0), nullptr);
-  gst_video_region_of_interest_meta_add_param(meta, tracking);
-}
-
-// `<zone>`: a structure of `<label>` -> objects inside now (every zone, empty ones too).
-static GstStructure *occupancy_structure(const Tracking &t,
-                                         const std::map<std::string, std::map<int, unsigned>> &o) {
-  GstStructure *zones = gst_structure_new_empty("occupancy");
-  for (const auto &[zone, classes] : o) {
-    GstStructure *z = gst_structure_new_empty("zone");
-    for (const auto &[cls, n] : classes)
-      gst_structure_set(z, label_for(t, cls).c_str(), G_TYPE_UINT, n, nullptr);
-    gst_structure_set(zones, zone.c_str(), GST_TYPE_STRUCTURE, z, nullptr);
-    gst_structure_free(z);
-  }
-  return zones;
-}
-
-// `<line>-forward` / `-backward`, and `<line>-<label>-forward` / `-backward` per class.
-static void set_line_counts(GstStructure *s, const Tracking &t,
-                            const track::TrackerCounters &counters) {
-  for (const auto &[name, counts] : counters.line_counts)
-    gst_structure_set(s, (name + "-forward").c_str(), G_TYPE_UINT64, counts.first,
-                      (name + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
-  for (const auto &[name, classes] : counters.line_class_counts)
-    for (const auto &[cls, counts] : classes) {
-      const std::string key = name + "-" + label_for(t, cls);
-      gst_structure_set(s, (key + "-forward").c_str(), G_TYPE_UINT64, counts.first,
-                        (key + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
-    }
-}
-
-// UTC wall time of the frame: a timestamp/x-unix reference meta (the capture time, when the
-// source put one on), else now.
-static gint64 frame_wall_us(GstBuffer *buf) {
-  static GstCaps *unix_caps = gst_caps_new_empty_simple("timestamp/x-unix");
-  if (GstReferenceTimestampMeta *m = gst_buffer_get_reference_timestamp_meta(buf, unix_caps))
-    return static_cast<gint64>(m->timestamp / 1000);
-  return g_get_real_time();
-}
-
 static void post(GstObjectTrack *self, GstStructure *s) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
@@ -317,7 +212,7 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
       facts.inference_fresh = f != FALSE;
     }
     std::vector<bool> stale;
-    std::vector<track::Detection> dets = take_detections(buf, *run, stale);
+    std::vector<track::Detection> dets = trackmetas::take_detections(buf, run->labels, stale);
     facts.detections = dets.size();
     facts.stale = static_cast<std::size_t>(std::count(stale.begin(), stale.end(), true));
     const bool fresh = run->classifier.classify(facts) == track::FrameKind::update;
@@ -331,7 +226,7 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
     const std::vector<track::TrackOutput> tracks =
         fresh ? run->tracker.update(dets, t_ns) : run->tracker.predict(t_ns);
     for (const auto &o : tracks)
-      attach_track(buf, *run, o);
+      trackmetas::attach_track(buf, run->labels, o);
 
     const auto occupancy = run->tracker.occupancy();
     if (GstStructure *scene = keepup::gstmeta::add(buf, keepup::gstmeta::kTracking)) {
@@ -339,8 +234,8 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
                         run->lines_text.c_str(), "zones", G_TYPE_STRING, run->zones_text.c_str(),
                         "active-tracks", G_TYPE_UINT, static_cast<guint>(run->tracker.active()),
                         nullptr);
-      set_line_counts(scene, *run, run->tracker.counters());
-      GstStructure *occ = occupancy_structure(*run, occupancy);
+      trackmetas::set_line_counts(scene, run->labels, run->tracker.counters());
+      GstStructure *occ = trackmetas::occupancy_structure(run->labels, occupancy);
       gst_structure_set(scene, "occupancy", GST_TYPE_STRUCTURE, occ, nullptr);
       gst_structure_free(occ);
     }
@@ -357,8 +252,8 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
     // Messages last, with no lock held: starts, crossings, zones, then ends.
     trackevents::Context ctx;
     ctx.stream = run->stream_name;
-    ctx.wall_us = frame_wall_us(buf);
-    ctx.label = [&run](int cls) { return label_for(*run, cls); };
+    ctx.wall_us = trackmetas::frame_wall_us(buf);
+    ctx.label = [&run](int cls) { return run->labels.of(cls); };
     std::vector<track::TrackEvent> ended;
     for (auto &e : run->tracker.take_track_events()) {
       if (!run->post_track_messages)
@@ -497,8 +392,8 @@ static GstStructure *make_stats(GstObjectTrack *self) {
     active = static_cast<guint>(run->active);
     total = run->counters.total_tracks;
     suspects = run->counters.id_switch_suspects;
-    set_line_counts(lines, *run, run->counters);
-    zones = occupancy_structure(*run, run->occupancy);
+    trackmetas::set_line_counts(lines, run->labels, run->counters);
+    zones = trackmetas::occupancy_structure(run->labels, run->occupancy);
   }
   if (!zones)
     zones = gst_structure_new_empty("occupancy");
