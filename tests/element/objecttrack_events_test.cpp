@@ -3,6 +3,8 @@
 // detections fresh=false, zones, speeds with uncertainty, and the events (schema v1): every
 // message converts to a JSON line that validates against events-v1.schema.json, and
 // keepup-analyze --events writes those lines.
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideometa.h>
@@ -10,6 +12,7 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -130,6 +133,52 @@ TEST(ObjectTrackFeeds, SparseDetectionsWithEmptyFramesBetweenKeepTheTracks) {
   EXPECT_GT(stats_u64(e, "predictions"), stats_u64(e, "updates"));
   EXPECT_NEAR(static_cast<double>(stats_u64(e, "detector-interval-ns")), 3.0 * kFrame, 2e6);
   gst_object_unref(e);
+}
+
+// The same through a real pipeline, appsrc ! objecttrack ! appsink, as an application feeding
+// another detector's results would: detections on every 3rd frame, nothing on the others.
+TEST(ObjectTrackFeeds, AppsrcFedEveryThirdFrameWithEmptyFramesBetween) {
+  GstElement *p =
+      gst_parse_launch((std::string("appsrc name=src format=time caps=") + kCaps +
+                        " ! objecttrack min-hits=2 ! appsink name=sink sync=false max-buffers=0")
+                           .c_str(),
+                       nullptr);
+  ASSERT_NE(p, nullptr);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(p), "src");
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+  ASSERT_EQ(gst_element_set_state(p, GST_STATE_PLAYING), GST_STATE_CHANGE_ASYNC);
+  for (guint64 n = 0; n < 60; ++n)
+    ASSERT_EQ(gst_app_src_push_buffer(GST_APP_SRC(src),
+                                      frame(n, n % 3 == 0
+                                                   ? std::vector<Det>{{40.0 + 4.0 * n, 100, 60, 30}}
+                                                   : std::vector<Det>{})),
+              GST_FLOW_OK);
+  gst_app_src_end_of_stream(GST_APP_SRC(src));
+  std::set<guint64> ids;
+  int frames = 0, predicted = 0, reported = 0;
+  while (GstSample *sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 10 * GST_SECOND)) {
+    const auto t = tracked(gst_sample_get_buffer(sample));
+    if (frames >= 12) { // confirmed (2 hits) and the cadence learned
+      reported += t.size() == 1;
+      for (const auto &o : t) {
+        ids.insert(o.id);
+        predicted += o.predicted;
+      }
+    }
+    ++frames;
+    gst_sample_unref(sample);
+  }
+  EXPECT_EQ(frames, 60);
+  EXPECT_EQ(reported, 48) << "the car on every frame, also between detections";
+  EXPECT_EQ(predicted, 32) << "two frames of three are predictions";
+  EXPECT_EQ(ids.size(), 1U);
+  GstElement *e = gst_bin_get_by_name(GST_BIN(p), "objecttrack0");
+  EXPECT_EQ(stats_u64(e, "total-tracks"), 1U);
+  gst_object_unref(e);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(p);
 }
 
 // The same feed with empty-frames=no-objects: every empty frame is a miss and the stats say
