@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 namespace keepup::whip {
 
@@ -20,6 +21,49 @@ bool servable_recording_name(const std::string &name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
   });
+}
+
+RecordingName parse_recording_name(const std::string &name) {
+  RecordingName r;
+  const auto digits = [&](std::size_t at, std::size_t n) {
+    if (at + n > name.size())
+      return false;
+    for (std::size_t i = at; i < at + n; ++i)
+      if (name[i] < '0' || name[i] > '9')
+        return false;
+    return true;
+  };
+  // "-YYYYMMDDTHHMMSSZ": the last such run in the name (a stream name may hold digits).
+  std::size_t time_at = std::string::npos;
+  for (std::size_t i = 1; i + 17 <= name.size(); ++i)
+    if (name[i - 1] == '-' && digits(i, 8) && name[i + 8] == 'T' && digits(i + 9, 6) &&
+        name[i + 15] == 'Z')
+      time_at = i;
+  if (time_at == std::string::npos)
+    return r;
+  const auto num = [&](std::size_t at, std::size_t n) { return std::stoi(name.substr(at, n)); };
+  std::tm tm{};
+  tm.tm_year = num(time_at, 4) - 1900;
+  tm.tm_mon = num(time_at + 4, 2) - 1;
+  tm.tm_mday = num(time_at + 6, 2);
+  tm.tm_hour = num(time_at + 9, 2);
+  tm.tm_min = num(time_at + 11, 2);
+  tm.tm_sec = num(time_at + 13, 2);
+  r.start_utc = static_cast<long long>(timegm(&tm));
+  r.stream = name.substr(0, time_at - 1);
+  // ".<digits>.ts" right after the time (or after "-n"): a segment.
+  std::size_t at = time_at + 16;
+  if (at < name.size() && name[at] == '-')
+    while (++at < name.size() && name[at] >= '0' && name[at] <= '9') {
+    }
+  if (at < name.size() && name[at] == '.') {
+    std::size_t end = at + 1;
+    while (end < name.size() && name[end] >= '0' && name[end] <= '9')
+      ++end;
+    if (end > at + 1 && end - at - 1 <= 9 && name.compare(end, std::string::npos, ".ts") == 0)
+      r.segment = std::stoi(name.substr(at + 1, end - at - 1));
+  }
+  return r;
 }
 
 std::vector<std::string> files_to_delete(const std::vector<RecordedFile> &files,

@@ -18,6 +18,14 @@ namespace keepup::whip {
 // ("*.recording.ts", tsrecordsink's temp suffix) - so no path can leave the directory.
 bool servable_recording_name(const std::string &name);
 
+// What a recording's name says: "<stream>-<YYYYMMDDTHHMMSSZ>[-n][.<segment>][.recovered-n].ts".
+struct RecordingName {
+  std::string stream;       // empty when the name has no UTC time in it
+  long long start_utc = -1; // seconds since the epoch, -1 when unknown
+  int segment = -1;         // the number of a --segment-seconds file, -1 otherwise
+};
+RecordingName parse_recording_name(const std::string &name);
+
 struct RecordedFile {
   std::string path;
   std::uint64_t bytes = 0;

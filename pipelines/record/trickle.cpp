@@ -289,4 +289,89 @@ bool if_match_allows(const char *if_match, const std::string &etag) {
   return false;
 }
 
+namespace {
+
+// Inside a quoted-string: \ and " escaped.
+std::string quoted(const std::string &v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+} // namespace
+
+IceServer parse_ice_server(const std::string &uri, bool turn) {
+  IceServer r;
+  const auto colon = uri.find(':');
+  if (colon == std::string::npos) {
+    r.error = "'" + uri + "' is not a " + (turn ? "turn:/turns:" : "stun:") + " URI";
+    return r;
+  }
+  std::string scheme = uri.substr(0, colon);
+  for (auto &c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool ok_scheme = turn ? (scheme == "turn" || scheme == "turns") : scheme == "stun";
+  if (!ok_scheme) {
+    r.error = "'" + uri + "' is not a " + (turn ? "turn:/turns:" : "stun:") + " URI";
+    return r;
+  }
+  std::string rest = uri.substr(colon + 1);
+  if (rest.rfind("//", 0) == 0)
+    rest = rest.substr(2);
+  std::string query;
+  if (const auto q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q);
+    rest = rest.substr(0, q);
+  }
+  std::string user, password;
+  if (const auto at = rest.rfind('@'); at != std::string::npos) {
+    const std::string cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto c = cred.find(':');
+    if (!turn) {
+      r.error = "a STUN server takes no credentials: '" + uri + "'";
+      return r;
+    }
+    if (c == std::string::npos || c == 0 || c + 1 == cred.size()) {
+      r.error = "TURN credentials are user:password@ in '" + uri + "'";
+      return r;
+    }
+    user = cred.substr(0, c);
+    password = cred.substr(c + 1);
+  }
+  if (turn && user.empty()) {
+    r.error = "a TURN server needs user:password@ in '" + uri + "'";
+    return r;
+  }
+  std::string host = rest, port = scheme == "turns" ? "5349" : "3478";
+  if (const auto pc = rest.rfind(':');
+      pc != std::string::npos && rest.find(']', pc) == std::string::npos) {
+    host = rest.substr(0, pc);
+    port = rest.substr(pc + 1);
+  }
+  if (host.empty() || !all_digits(port, 5) || std::stoul(port) == 0 || std::stoul(port) > 65535 ||
+      !printable(host) || host.find_first_of(" <>\"/") != std::string::npos || !printable(query) ||
+      query.find_first_of(" <>\"") != std::string::npos) {
+    r.error = "'" + uri + "' has no valid host:port";
+    return r;
+  }
+  if (!query.empty() && query != "?transport=udp" && query != "?transport=tcp") {
+    r.error = "'" + uri + "': only ?transport=udp or ?transport=tcp is understood";
+    return r;
+  }
+  r.webrtcbin_uri =
+      scheme + "://" + (turn ? user + ":" + password + "@" : "") + host + ":" + port + query;
+  r.link = "<" + scheme + ":" + host + ":" + port + query + ">; rel=\"ice-server\"";
+  if (turn) {
+    r.has_credentials = true;
+    r.link += "; username=" + quoted(user) + "; credential=" + quoted(password) +
+              "; credential-type=\"password\"";
+  }
+  return r;
+}
+
 } // namespace keepup::whip

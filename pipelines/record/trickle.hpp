@@ -83,4 +83,16 @@ std::string make_etag(std::uint64_t random);
 // comparison: a W/ tag never matches). A missing header (nullptr) is the caller's decision.
 bool if_match_allows(const char *if_match, const std::string &etag);
 
+// An ICE server given to keepup-record (--stun / --turn) in either form: RFC 7064/7065
+// ("stun:host[:port]", "turn:host[:port][?transport=udp|tcp]", "turns:...") with the TURN
+// credentials as "user:password@" before the host, or GStreamer's
+// ("stun://host:port", "turn(s)://user:password@host:port[?transport=...]").
+struct IceServer {
+  std::string error;         // why not, for the start-up message
+  std::string webrtcbin_uri; // stun://host:port or turn(s)://user:password@host:port[?...]
+  std::string link;          // the Link header value (RFC 9725 4.6), credentials as params
+  bool has_credentials = false;
+};
+IceServer parse_ice_server(const std::string &uri, bool turn);
+
 } // namespace keepup::whip

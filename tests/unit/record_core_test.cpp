@@ -350,3 +350,49 @@ TEST(Recordings, HookQueueBoundsConcurrency) {
   EXPECT_EQ(q.finished(), std::nullopt); // a stray call does not underflow
   EXPECT_EQ(q.running(), 0u);
 }
+
+TEST(Trickle, IceServersInBothForms) {
+  auto s = parse_ice_server("stun:stun.example.net", false);
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  EXPECT_EQ(s.webrtcbin_uri, "stun://stun.example.net:3478");
+  EXPECT_EQ(s.link, "<stun:stun.example.net:3478>; rel=\"ice-server\"");
+  EXPECT_FALSE(s.has_credentials);
+  s = parse_ice_server("stun://127.0.0.1:19302", false);
+  EXPECT_EQ(s.webrtcbin_uri, "stun://127.0.0.1:19302");
+  auto t = parse_ice_server("turn://al:pa\"ss@turn.example.net:3479?transport=tcp", true);
+  ASSERT_TRUE(t.error.empty()) << t.error;
+  EXPECT_EQ(t.webrtcbin_uri, "turn://al:pa\"ss@turn.example.net:3479?transport=tcp");
+  EXPECT_EQ(t.link, "<turn:turn.example.net:3479?transport=tcp>; rel=\"ice-server\"; "
+                    "username=\"al\"; credential=\"pa\\\"ss\"; credential-type=\"password\"");
+  EXPECT_TRUE(t.has_credentials);
+  EXPECT_EQ(parse_ice_server("turns:u:p@t.example.net", true).webrtcbin_uri,
+            "turns://u:p@t.example.net:5349");
+  for (const auto &[uri, turn] :
+       std::vector<std::pair<std::string, bool>>{{"http://x", false},
+                                                 {"stun:", false},
+                                                 {"stun:host:0", false},
+                                                 {"stun:host:99999", false},
+                                                 {"stun:u:p@host", false},
+                                                 {"turn:host:3478", true}, // no credentials
+                                                 {"turn:user@host", true},
+                                                 {"stun:host:3478", true},
+                                                 {"turn:u:p@host?transport=sctp", true},
+                                                 {"stun:ho st", false},
+                                                 {"stun:a>b", false}})
+    EXPECT_FALSE(parse_ice_server(uri, turn).error.empty()) << uri;
+}
+
+TEST(Recordings, NamesSayStreamStartAndSegment) {
+  auto n = parse_recording_name("cam1-20261121T104500Z.ts");
+  EXPECT_EQ(n.stream, "cam1");
+  EXPECT_EQ(n.start_utc, 1795257900LL); // 2026-11-21 10:45:00 UTC
+  EXPECT_EQ(n.segment, -1);
+  n = parse_recording_name("cam-2-20261121T104500Z-3.00012.ts");
+  EXPECT_EQ(n.stream, "cam-2");
+  EXPECT_EQ(n.segment, 12);
+  n = parse_recording_name("a-20261121T104500Z.recovered-1.ts");
+  EXPECT_EQ(n.stream, "a");
+  EXPECT_EQ(n.segment, -1);
+  EXPECT_EQ(parse_recording_name("upload.ts").start_utc, -1);
+  EXPECT_EQ(parse_recording_name("x-20261121T104500.ts").start_utc, -1);
+}
