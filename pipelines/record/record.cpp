@@ -4,7 +4,8 @@
 //
 //   keepup-record [--listen 127.0.0.1:8089] [--output-dir ./recordings] [--token T]
 //                 [--max-sessions 8] [--connect-timeout 10] [--idle-timeout 30]
-//                 [--max-connections 256] [--ice-address ADDR]... [--transcode] [--trace]
+//                 [--max-connections 256] [--ice-address ADDR]... [--audio opus|aac|none]
+//                 [--transcode] [--trace]
 //
 // POST /whip/<stream> (application/sdp) -> 201, Location /whip/<stream>/<session>, the SDP
 // answer (non-trickle: sent once ICE gathering is complete). DELETE <Location> ends the
@@ -100,6 +101,16 @@ bool parse(int argc, char **argv, Options &o) {
         return false;
       }
       o.host = hp.substr(0, colon);
+    } else if (a == "--audio") {
+      const std::string mode = argv[++i];
+      if (mode == "opus" || mode == "aac" || mode == "none") {
+        o.audio = mode == "opus"  ? AudioMode::opus
+                  : mode == "aac" ? AudioMode::aac
+                                  : AudioMode::none;
+      } else {
+        std::fprintf(stderr, "keepup-record: --audio takes opus, aac or none\n");
+        return false;
+      }
     } else if (a == "--output-dir") {
       o.output_dir = argv[++i];
     } else if (a == "--token") {
@@ -115,12 +126,6 @@ bool parse(int argc, char **argv, Options &o) {
       (a == "--connect-timeout" ? o.connect_timeout_s
        : a == "--idle-timeout"  ? o.idle_timeout_s
                                 : o.max_connections) = n;
-    } else if (std::string error; parse_route_option(a, argv[i + 1], o.routes, error)) {
-      ++i;
-      if (!error.empty()) {
-        std::fprintf(stderr, "keepup-record: %s\n", error.c_str());
-        return false;
-      }
     } else if (a == "--ice-address") {
       o.ice_addresses.push_back(argv[++i]);
     } else {
@@ -143,14 +148,20 @@ int main(int argc, char **argv) {
                  "                     [--max-sessions 8] [--connect-timeout 10] "
                  "[--idle-timeout 30]\n"
                  "                     [--max-connections 256] [--ice-address ADDR]... "
-                 "[--transcode] [--trace]\n%s",
-                 kRouteUsage);
+                 "[--audio opus|aac|none]\n"
+                 "                     [--transcode] [--trace]\n");
     return parsed ? 0 : 2;
   }
   if (app.opt.trace && !g_getenv("GST_TRACERS"))
     g_setenv("GST_TRACERS", "stagelatency(interval=10)", TRUE);
   gst_init(&argc, &argv);
-  for (const char *needed : {"webrtcbin", "tsrecordsink", "dropqueue", "mpegtsmux", "nicesrc"})
+  std::vector<const char *> elements = {"webrtcbin", "tsrecordsink", "dropqueue", "mpegtsmux",
+                                        "nicesrc"};
+  if (app.opt.audio != AudioMode::none)
+    elements.insert(elements.end(), {"rtpopusdepay", "opusparse"});
+  if (app.opt.audio == AudioMode::aac)
+    elements.insert(elements.end(), {"opusdec", "audiorate", "avenc_aac", "aacparse"});
+  for (const char *needed : elements)
     if (GstElementFactory *f = gst_element_factory_find(needed)) {
       gst_object_unref(f);
     } else {

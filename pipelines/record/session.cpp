@@ -131,12 +131,8 @@ void handle_bus_message(const std::shared_ptr<Session> &s, GstMessage *msg) {
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *st = gst_message_get_structure(msg);
     if (st && gst_structure_has_name(st, "tsrecordsink-finished")) {
-      guint64 bytes = 0;
-      gst_structure_get_uint64(st, "bytes", &bytes);
-      s->bytes += bytes; // one message per file: several with --segment-seconds
-      file_finished(*s->app, st);
-      if (s->app->opt.routes.segment_seconds == 0 || s->phase() == Phase::ending)
-        finish_session(s);
+      gst_structure_get_uint64(st, "bytes", &s->bytes);
+      finish_session(s);
     }
     break;
   }
@@ -299,9 +295,8 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream, 
       throw std::runtime_error(std::string("missing GStreamer element ") + factory);
     gst_object_ref_sink(*element);
   }
-  configure_sink(app, s->sink, s->path); // with --segment-seconds: numbered files
+  g_object_set(s->sink, "location", s->path.c_str(), nullptr);
   whip::configure_ice(s->webrtc, app.opt.ice_addresses);
-  configure_ice_servers(app, s->webrtc);
   // Timestamps from the sender's RTP times only. In the default "slave" mode the jitter buffer
   // stamps the burst that arrives once DTLS is up at arrival time and then slides towards the
   // sender's clock: the first second of a recording had frames 13-27 ms apart, which players
@@ -350,8 +345,12 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream, 
     fail_offer(s, "cannot start the recording pipeline");
     return;
   }
-  log_line("session %s: offer for '%s' (video %s%s)", s->id.c_str(), stream.c_str(),
-           video ? video->name.c_str() : "none", audio ? ", audio OPUS" : "");
+  log_line("session %s: offer for '%s' (video %s, audio %s)", s->id.c_str(), stream.c_str(),
+           video ? video->name.c_str() : "none",
+           !audio                             ? "none"
+           : app.opt.audio == AudioMode::opus ? "OPUS, recorded as Opus"
+           : app.opt.audio == AudioMode::aac  ? "OPUS, recorded as AAC"
+                                              : "OPUS, not recorded");
 
   GstWebRTCSessionDescription *desc =
       gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp.release());
@@ -380,7 +379,6 @@ void end_session(const std::shared_ptr<Session> &s, const char *why) {
     s->phase_ = Phase::ending; // from here on no streaming thread starts a file
     has_file = s->file_started_us != 0;
   }
-  s->end_reason = why;
   log_line("session %s: ending (%s)", s->id.c_str(), why);
   if (!has_file) { // no file was started: nothing to finish
     finish_session(s);
@@ -438,11 +436,14 @@ void finish_session(const std::shared_ptr<Session> &s) {
   }
   const double seconds = static_cast<double>(g_get_monotonic_time() - s->started_us) / 1e6;
   log_line("session %s: ended after %.1f s: %s %dx%d, frames in %" G_GUINT64_FORMAT
-           " recorded %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " bytes -> %s",
+           " recorded %" G_GUINT64_FORMAT "; audio %s, packets in %" G_GUINT64_FORMAT
+           " recorded %" G_GUINT64_FORMAT " (+%" G_GUINT64_FORMAT " silence); %" G_GUINT64_FORMAT
+           " bytes -> %s",
            s->id.c_str(), seconds, s->codec.empty() ? "no video" : s->codec.c_str(), s->width,
-           s->height, s->frames_in.load(), s->frames_out.load(), s->bytes,
+           s->height, s->frames_in.load(), s->frames_out.load(),
+           s->audio_codec.empty() ? "none" : s->audio_codec.c_str(), s->audio_in.load(),
+           s->audio_out.load(), s->audio_filled.load(), s->bytes,
            has_file ? s->path.c_str() : "no file (no keyframe received)");
-  session_finished(app, *s, has_file);
   for (SoupServerMessage *msg : s->pending_deletes) {
     cors(msg);
     respond(msg, SOUP_STATUS_OK,
@@ -483,6 +484,9 @@ nlohmann::json session_status(Session &s) {
           {"phase", phase_name(s.phase())},
           {"codec", s.codec},
           {"audio", s.audio_codec},
+          {"audio_packets_in", s.audio_in.load()},
+          {"audio_packets", s.audio_out.load()},
+          {"audio_packets_filled", s.audio_filled.load()},
           {"width", s.width},
           {"height", s.height},
           {"frames_in", s.frames_in.load()},

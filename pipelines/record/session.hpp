@@ -14,6 +14,7 @@
 #include <libsoup/soup.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -39,11 +40,14 @@ const char *phase_name(Phase p);
 
 enum class MediaKind { video, audio };
 
-// A branch's last pad (parser or encoder source): linked to a muxer pad when the file starts.
+// A branch's last pad (parser or encoder source), linked to a muxer pad by its gate: video
+// (or audio in an audio-only session) when it starts the file, audio once the muxer has
+// written its first packet (mpegtsmux 1.22 fails if a sink pad has no caps when it creates
+// its streams, at the first packet; a pad linked later joins the program with a new PMT).
 struct BranchOutput {
   MediaKind kind = MediaKind::video;
   GstPad *pad = nullptr; // owned reference
-  bool caps_known = false;
+  bool linked = false;
 };
 
 struct Session {
@@ -68,20 +72,26 @@ struct Session {
   guint64 dropped_at_last_request = 0, keyframe_requests = 0;
   double first_frame_ms = -1; // offer -> file started
   guint64 bytes = 0;
-  std::string end_reason; // what end_session was first told (metrics)
 
   // ---- counted per buffer on streaming threads: atomics, since a main-loop call per buffer
   // would cost more than the count is worth. Read by /status.
-  std::atomic<guint64> frames_in{0}, frames_out{0}, audio_packets{0};
+  std::atomic<guint64> frames_in{0}, frames_out{0};
+  std::atomic<guint64> audio_in{0}, audio_out{0}, audio_filled{0}; // packets; filled: silence
+  // The end (PTS + duration, running time) of the last video frame written: an audio track
+  // that went quiet (DTX) is filled up to here at EOS.
+  std::atomic<int64_t> video_end{-1};
 
   // ---- shared with streaming threads, under media_lock. The first keyframe starts the file
   // from its streaming thread, inside the data path (it cannot wait for the main loop), and
   // links every branch's output to the muxer at that moment; the main loop moves the phase to
   // ending at the same time from a DELETE or a signal. Nothing else is shared.
   std::mutex media_lock;
+  std::condition_variable media_changed; // audio caps arrived (branch.cpp waits for them)
   Phase phase_ = Phase::offered;
   std::vector<BranchOutput> outputs;
-  gint64 file_started_us = 0; // 0: no file
+  gint64 file_started_us = 0;   // 0: no file
+  bool mux_started = false;     // the muxer wrote its first packet (its streams exist)
+  int64_t first_video_pts = -1; // running time of the keyframe that started the file
 
   Phase phase() {
     std::lock_guard<std::mutex> lk(media_lock);
