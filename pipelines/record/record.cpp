@@ -126,6 +126,12 @@ bool parse(int argc, char **argv, Options &o) {
       (a == "--connect-timeout" ? o.connect_timeout_s
        : a == "--idle-timeout"  ? o.idle_timeout_s
                                 : o.max_connections) = n;
+    } else if (std::string error; parse_route_option(a, argv[i + 1], o.routes, error)) {
+      ++i;
+      if (!error.empty()) {
+        std::fprintf(stderr, "keepup-record: %s\n", error.c_str());
+        return false;
+      }
     } else if (a == "--ice-address") {
       o.ice_addresses.push_back(argv[++i]);
     } else {
@@ -149,7 +155,8 @@ int main(int argc, char **argv) {
                  "[--idle-timeout 30]\n"
                  "                     [--max-connections 256] [--ice-address ADDR]... "
                  "[--audio opus|aac|none]\n"
-                 "                     [--transcode] [--trace]\n");
+                 "                     [--transcode] [--trace]\n%s",
+                 kRouteUsage);
     return parsed ? 0 : 2;
   }
   if (app.opt.trace && !g_getenv("GST_TRACERS"))

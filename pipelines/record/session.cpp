@@ -131,8 +131,12 @@ void handle_bus_message(const std::shared_ptr<Session> &s, GstMessage *msg) {
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *st = gst_message_get_structure(msg);
     if (st && gst_structure_has_name(st, "tsrecordsink-finished")) {
-      gst_structure_get_uint64(st, "bytes", &s->bytes);
-      finish_session(s);
+      guint64 bytes = 0;
+      gst_structure_get_uint64(st, "bytes", &bytes);
+      s->bytes += bytes; // one message per file: several with --segment-seconds
+      file_finished(*s->app, st);
+      if (s->app->opt.routes.segment_seconds == 0 || s->phase() == Phase::ending)
+        finish_session(s);
     }
     break;
   }
@@ -295,8 +299,9 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream, 
       throw std::runtime_error(std::string("missing GStreamer element ") + factory);
     gst_object_ref_sink(*element);
   }
-  g_object_set(s->sink, "location", s->path.c_str(), nullptr);
+  configure_sink(app, s->sink, s->path); // with --segment-seconds: numbered files
   whip::configure_ice(s->webrtc, app.opt.ice_addresses);
+  configure_ice_servers(app, s->webrtc);
   // Timestamps from the sender's RTP times only. In the default "slave" mode the jitter buffer
   // stamps the burst that arrives once DTLS is up at arrival time and then slides towards the
   // sender's clock: the first second of a recording had frames 13-27 ms apart, which players
@@ -379,6 +384,7 @@ void end_session(const std::shared_ptr<Session> &s, const char *why) {
     s->phase_ = Phase::ending; // from here on no streaming thread starts a file
     has_file = s->file_started_us != 0;
   }
+  s->end_reason = why;
   log_line("session %s: ending (%s)", s->id.c_str(), why);
   if (!has_file) { // no file was started: nothing to finish
     finish_session(s);
@@ -444,6 +450,7 @@ void finish_session(const std::shared_ptr<Session> &s) {
            s->audio_codec.empty() ? "none" : s->audio_codec.c_str(), s->audio_in.load(),
            s->audio_out.load(), s->audio_filled.load(), s->bytes,
            has_file ? s->path.c_str() : "no file (no keyframe received)");
+  session_finished(app, *s, has_file);
   for (SoupServerMessage *msg : s->pending_deletes) {
     cors(msg);
     respond(msg, SOUP_STATUS_OK,

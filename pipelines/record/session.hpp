@@ -72,6 +72,7 @@ struct Session {
   guint64 dropped_at_last_request = 0, keyframe_requests = 0;
   double first_frame_ms = -1; // offer -> file started
   guint64 bytes = 0;
+  std::string end_reason; // what end_session was first told (metrics)
 
   // ---- counted per buffer on streaming threads: atomics, since a main-loop call per buffer
   // would cost more than the count is worth. Read by /status.
