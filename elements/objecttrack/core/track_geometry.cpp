@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <set>
+#include <tuple>
 #include <utility>
 
 namespace keepup::track {
@@ -210,19 +211,27 @@ void check_name(const std::string &name, const std::string &context) {
     throw ParseError(context + ": name '" + name + "' may only use letters, digits, _ and -");
 }
 
+std::pair<std::string, std::string> named_item(const std::string &item, const std::string &context,
+                                               const std::string &form,
+                                               std::set<std::string> &seen) {
+  const auto colon = item.find(':');
+  if (colon == std::string::npos || colon == 0)
+    throw ParseError(context + ": '" + item + "' is not '" + form + "'");
+  std::string name = item.substr(0, colon);
+  check_name(name, context);
+  if (!seen.insert(name).second)
+    throw ParseError(context + ": name '" + name + "' is used twice");
+  return {std::move(name), item.substr(colon + 1)};
+}
+
 std::vector<CountLine> parse_lines(const std::string &text) {
   std::vector<CountLine> lines;
   std::set<std::string> names;
   for (const auto &item : split(text, ';', "lines")) {
-    const auto colon = item.find(':');
-    if (colon == std::string::npos || colon == 0)
-      throw ParseError("lines: '" + item + "' is not 'name:x1,y1,x2,y2'");
     CountLine line;
-    line.name = item.substr(0, colon);
-    check_name(line.name, "lines");
-    if (!names.insert(line.name).second)
-      throw ParseError("lines: name '" + line.name + "' is used twice");
-    const auto coords = split(item.substr(colon + 1), ',', "lines");
+    std::string rest;
+    std::tie(line.name, rest) = named_item(item, "lines", "name:x1,y1,x2,y2", names);
+    const auto coords = split(rest, ',', "lines");
     if (coords.size() != 4)
       throw ParseError("lines: '" + item + "' needs four numbers x1,y1,x2,y2");
     line.a = {number(coords[0], "lines"), number(coords[1], "lines")};

@@ -6,8 +6,10 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace keepup::track {
@@ -68,6 +70,11 @@ std::vector<Point> parse_polygon(const std::string &text);
 std::vector<Point> parse_polygon(const std::string &text, const std::string &context);
 // Names of lines and zones: [A-Za-z0-9_-]+, else ParseError "<context>: name ...".
 void check_name(const std::string &name, const std::string &context);
+// "name:rest" -> {name, rest}: the name checked and not in `seen` (added to it); `form`
+// is the expected shape for the error ("name:x1,y1,x2,y2").
+std::pair<std::string, std::string> named_item(const std::string &item, const std::string &context,
+                                               const std::string &form,
+                                               std::set<std::string> &seen);
 // "name:x1,y1,x2,y2;..." (names unique, [A-Za-z0-9_-]+).
 std::vector<CountLine> parse_lines(const std::string &text);
 

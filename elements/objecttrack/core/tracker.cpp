@@ -364,19 +364,23 @@ std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
   return out;
 }
 
+TrackEvent Tracker::track_event(const Track &t, bool started, std::int64_t t_ns) const {
+  TrackEvent e;
+  e.started = started;
+  e.track_id = t.id;
+  e.class_id = t.class_id;
+  e.t_ns = t_ns;
+  e.age_ns = t_ns - t.first_ns;
+  e.first_seen_ns = t.first_ns;
+  e.last_seen_ns = t.last_update_ns;
+  return e;
+}
+
 void Tracker::confirm(Track &t, std::int64_t t_ns) {
   t.state = TrackState::confirmed;
   if (!t.announced) {
     t.announced = true;
-    TrackEvent e;
-    e.started = true;
-    e.track_id = t.id;
-    e.class_id = t.class_id;
-    e.t_ns = t_ns;
-    e.age_ns = t_ns - t.first_ns;
-    e.first_seen_ns = t.first_ns;
-    e.last_seen_ns = t.last_update_ns;
-    track_events_.push_back(std::move(e));
+    track_events_.push_back(track_event(t, true, t_ns));
   }
 }
 
@@ -386,14 +390,7 @@ void Tracker::end(Track &t, std::int64_t t_ns) {
     zone_events_.push_back(std::move(z));
   if (!t.announced)
     return;
-  TrackEvent e;
-  e.started = false;
-  e.track_id = t.id;
-  e.class_id = t.class_id;
-  e.t_ns = t_ns;
-  e.age_ns = t_ns - t.first_ns;
-  e.first_seen_ns = t.first_ns;
-  e.last_seen_ns = t.last_update_ns;
+  TrackEvent e = track_event(t, false, t_ns);
   e.max_speed = t.max_speed;
   if (t.speed_count > 0)
     e.mean_speed = SpeedValue{t.speed_sum / t.speed_count, t.uncertainty_sum / t.speed_count};

@@ -159,6 +159,7 @@ private:
     std::vector<std::string> zones;
     std::vector<LineCrossing> lines;
   };
+  TrackEvent track_event(const Track &t, bool started, std::int64_t t_ns) const;
   void confirm(Track &t, std::int64_t t_ns);
   void end(Track &t, std::int64_t t_ns);
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "parse_number.hpp"
 
@@ -15,15 +16,10 @@ std::vector<Zone> parse_zones(const std::string &text) {
   std::vector<Zone> zones;
   std::set<std::string> names;
   for (const std::string &item : *items) {
-    const auto colon = item.find(':');
-    if (colon == std::string::npos || colon == 0)
-      throw ParseError("zones: '" + item + "' is not 'name:x,y;x,y;x,y'");
     Zone z;
-    z.name = item.substr(0, colon);
-    check_name(z.name, "zones");
-    if (!names.insert(z.name).second)
-      throw ParseError("zones: name '" + z.name + "' is used twice");
-    z.polygon = parse_polygon(item.substr(colon + 1), "zones");
+    std::string rest;
+    std::tie(z.name, rest) = named_item(item, "zones", "name:x,y;x,y;x,y", names);
+    z.polygon = parse_polygon(rest, "zones");
     zones.push_back(std::move(z));
   }
   return zones;
