@@ -12,6 +12,28 @@
 
 namespace keepup::overlay {
 
+// What a box's colour follows.
+enum class ColorBy { track = 0, klass = 1 };
+
+// detectoverlay's settings (every property but the read-only ones). The defaults here are the
+// properties' defaults: the element's ParamSpecs read them from kDefaults.
+struct Settings {
+  // Layers, each a show-* switch.
+  bool boxes = true, labels = true, confidence = true, ids = true, speed = true, trails = true,
+       roi = true, lines = true, hud = true;
+  unsigned trail_length = 30; // positions kept per track
+  ColorBy color_by = ColorBy::track;
+  int thickness = 2;       // pixels
+  double font_scale = 0.5; // label text scale
+};
+
+inline constexpr Settings kDefaults{};
+
+// A pixel position in the frame.
+struct Point {
+  int x = 0, y = 0;
+};
+
 struct Rgb {
   std::uint8_t r = 0, g = 0, b = 0;
   bool operator==(const Rgb &o) const { return r == o.r && g == o.g && b == o.b; }

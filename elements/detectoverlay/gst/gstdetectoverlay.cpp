@@ -41,6 +41,7 @@
 #include "overlay_canvas.hpp"
 #include "overlay_core.hpp"
 #include "track_geometry.hpp"
+#include "video_frame_view.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(detectoverlay_debug);
 #define GST_CAT_DEFAULT detectoverlay_debug
@@ -65,23 +66,14 @@ enum {
   N_PROPS
 };
 
-enum class ColorBy { track = 0, klass = 1 };
+using ov::ColorBy;
 
 static GParamSpec *properties[N_PROPS];
-
-struct OverlaySettings {
-  bool boxes = true, labels = true, confidence = true, ids = true, speed = true, trails = true,
-       roi = true, lines = true, hud = true;
-  guint trail_length = 30;
-  ColorBy color_by = ColorBy::track;
-  gint thickness = 2;
-  gdouble font_scale = 0.5;
-};
 
 // Cached parse of objecttrack's roi / lines strings (they rarely change).
 struct SceneCache {
   std::string roi_text, lines_text;
-  std::vector<cv::Point> roi;
+  std::vector<ov::Point> roi;
   std::vector<keepup::track::CountLine> lines;
 };
 
@@ -100,7 +92,7 @@ struct OverlayState {
 
 struct DetectOverlayPrivate {
   std::mutex lock;
-  OverlaySettings settings;
+  ov::Settings settings;
   std::unique_ptr<OverlayState> state; // streaming thread only, between start and stop
 };
 
@@ -137,25 +129,6 @@ GType gst_detect_overlay_color_by_get_type(void) {
   return type;
 }
 
-static ov::CanvasFormat canvas_format(GstVideoFormat f) {
-  switch (f) {
-  case GST_VIDEO_FORMAT_BGR:
-    return ov::CanvasFormat::bgr;
-  case GST_VIDEO_FORMAT_RGB:
-    return ov::CanvasFormat::rgb;
-  case GST_VIDEO_FORMAT_BGRx:
-  case GST_VIDEO_FORMAT_BGRA:
-    return ov::CanvasFormat::bgrx;
-  case GST_VIDEO_FORMAT_RGBx:
-  case GST_VIDEO_FORMAT_RGBA:
-    return ov::CanvasFormat::rgbx;
-  case GST_VIDEO_FORMAT_I420:
-    return ov::CanvasFormat::i420;
-  default:
-    return ov::CanvasFormat::nv12;
-  }
-}
-
 // Every dropqueue in the pipeline this element is in (looked up once, at the first frame).
 static void find_dropqueues(GstElement *self, OverlayState &st) {
   GstObject *top = GST_OBJECT(self);
@@ -184,7 +157,7 @@ static void find_dropqueues(GstElement *self, OverlayState &st) {
 }
 
 struct Item {
-  cv::Point a, b;
+  ov::Point a, b;
   std::string label;
   int class_id = -1;
   std::optional<double> confidence, speed;
@@ -228,7 +201,7 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
                                                            GstVideoFrame *frame) {
   auto *self = GST_DETECT_OVERLAY(filter);
   try {
-    OverlaySettings s;
+    ov::Settings s;
     {
       std::lock_guard<std::mutex> lk(self->priv->lock);
       s = self->priv->settings;
@@ -241,12 +214,7 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
       find_dropqueues(GST_ELEMENT(self), st);
     st.fps.add(t_ns);
 
-    ov::PlaneRef planes[3];
-    for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(frame) && p < 3; ++p)
-      planes[p] = {static_cast<unsigned char *>(GST_VIDEO_FRAME_PLANE_DATA(frame, p)),
-                   GST_VIDEO_FRAME_PLANE_STRIDE(frame, p)};
-    ov::Canvas canvas(canvas_format(GST_VIDEO_FRAME_FORMAT(frame)), GST_VIDEO_FRAME_WIDTH(frame),
-                      GST_VIDEO_FRAME_HEIGHT(frame), planes);
+    ov::Canvas canvas(keepup::gstutil::frame_view(frame));
     const int thick = std::max(1, s.thickness);
 
     // Scene: objecttrack's ROI and counting lines with their counts.
@@ -258,7 +226,7 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
         st.scene.roi.clear();
         if (*roi)
           for (const auto &p : keepup::track::parse_polygon(roi))
-            st.scene.roi.emplace_back(static_cast<int>(p.x), static_cast<int>(p.y));
+            st.scene.roi.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
       }
       if (lines && st.scene.lines_text != lines) {
         st.scene.lines_text = lines;
@@ -269,8 +237,8 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
         canvas.polyline(st.scene.roi, true, {255, 210, 0}, thick);
       if (s.lines) {
         for (const auto &l : st.scene.lines) {
-          const cv::Point a(static_cast<int>(l.a.x), static_cast<int>(l.a.y));
-          const cv::Point b(static_cast<int>(l.b.x), static_cast<int>(l.b.y));
+          const ov::Point a{static_cast<int>(l.a.x), static_cast<int>(l.a.y)};
+          const ov::Point b{static_cast<int>(l.b.x), static_cast<int>(l.b.y)};
           canvas.line(a, b, {255, 60, 200}, thick + 1);
           guint64 fwd = 0, back = 0;
           gst_structure_get_uint64(scene, (l.name + "-forward").c_str(), &fwd);
@@ -299,9 +267,9 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
       if (s.trails && it.track_id) {
         st.trails.add(*it.track_id, {(it.a.x + it.b.x) * 0.5, static_cast<double>(it.b.y)}, t_ns);
         if (const auto *trail = st.trails.get(*it.track_id)) {
-          std::vector<cv::Point> pts;
+          std::vector<ov::Point> pts;
           for (const auto &p : *trail)
-            pts.emplace_back(static_cast<int>(p.x), static_cast<int>(p.y));
+            pts.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
           canvas.polyline(pts, false, colour, std::max(1, thick - 1));
         }
       }
@@ -372,7 +340,7 @@ static gboolean gst_detect_overlay_stop(GstBaseTransform *trans) {
   return TRUE;
 }
 
-static bool *bool_field(OverlaySettings &s, guint prop_id) {
+static bool *bool_field(ov::Settings &s, guint prop_id) {
   switch (prop_id) {
   case PROP_SHOW_BOXES:
     return &s.boxes;
@@ -401,7 +369,7 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
                               GParamSpec *pspec) {
   auto *self = GST_DETECT_OVERLAY(object);
   std::lock_guard<std::mutex> lk(self->priv->lock);
-  OverlaySettings &s = self->priv->settings;
+  ov::Settings &s = self->priv->settings;
   if (bool *b = bool_field(s, prop_id)) {
     *b = g_value_get_boolean(value);
     return;
@@ -433,7 +401,7 @@ static void gst_detect_overlay_set_property(GObject *object, guint prop_id, cons
 static void get_property_impl(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
   auto *self = GST_DETECT_OVERLAY(object);
   std::lock_guard<std::mutex> lk(self->priv->lock);
-  OverlaySettings &s = self->priv->settings;
+  ov::Settings &s = self->priv->settings;
   if (bool *b = bool_field(s, prop_id)) {
     g_value_set_boolean(value, *b);
     return;
@@ -501,17 +469,20 @@ static void gst_detect_overlay_class_init(GstDetectOverlayClass *klass) {
       {PROP_SHOW_HUD, "show-hud", "HUD",
        "Draw fps, inference time, detection age and upstream drops"},
   };
+  ov::Settings defaults = ov::kDefaults;
   for (const auto &sw : switches)
-    properties[sw.id] = g_param_spec_boolean(sw.name, sw.nick, sw.blurb, TRUE, rw);
-  properties[PROP_TRAIL_LENGTH] = g_param_spec_uint(
-      "trail-length", "Trail length", "Positions kept per track for its trail", 1, 1000, 30, rw);
+    properties[sw.id] =
+        g_param_spec_boolean(sw.name, sw.nick, sw.blurb, *bool_field(defaults, sw.id), rw);
+  properties[PROP_TRAIL_LENGTH] =
+      g_param_spec_uint("trail-length", "Trail length", "Positions kept per track for its trail", 1,
+                        1000, ov::kDefaults.trail_length, rw);
   properties[PROP_COLOR_BY] = g_param_spec_enum(
       "color-by", "Colour by", "What a box's colour follows",
-      gst_detect_overlay_color_by_get_type(), static_cast<gint>(ColorBy::track), rw);
-  properties[PROP_THICKNESS] =
-      g_param_spec_int("thickness", "Thickness", "Line thickness in pixels", 1, 20, 2, rw);
-  properties[PROP_FONT_SCALE] =
-      g_param_spec_double("font-scale", "Font scale", "Label text scale", 0.2, 4.0, 0.5, rw);
+      gst_detect_overlay_color_by_get_type(), static_cast<gint>(ov::kDefaults.color_by), rw);
+  properties[PROP_THICKNESS] = g_param_spec_int(
+      "thickness", "Thickness", "Line thickness in pixels", 1, 20, ov::kDefaults.thickness, rw);
+  properties[PROP_FONT_SCALE] = g_param_spec_double("font-scale", "Font scale", "Label text scale",
+                                                    0.2, 4.0, ov::kDefaults.font_scale, rw);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);

@@ -109,6 +109,8 @@ std::vector<Detection> decode(const float *data, const OutputLayout &layout,
                               const DecodeOptions &options) {
   std::vector<Detection> candidates;
   const int n = layout.anchors, c = layout.classes;
+  // Scores are float32: compare them with float thresholds.
+  const auto conf_threshold = static_cast<float>(options.conf_threshold);
   const auto keep = [&](int cls) {
     return options.keep_class.empty() ||
            (cls < static_cast<int>(options.keep_class.size()) && options.keep_class[cls]);
@@ -128,7 +130,7 @@ std::vector<Detection> decode(const float *data, const OutputLayout &layout,
     // [1, 4+C, N]: row r holds feature r of every anchor.
     for (int i = 0; i < n; ++i) {
       int best = -1;
-      float best_score = options.conf_threshold;
+      float best_score = conf_threshold;
       for (int k = 0; k < c; ++k) {
         const float s = data[static_cast<std::size_t>(4 + k) * n + i];
         if (s >= best_score && keep(k) && (best < 0 || s > best_score)) {
@@ -147,10 +149,10 @@ std::vector<Detection> decode(const float *data, const OutputLayout &layout,
     for (int i = 0; i < n; ++i) {
       const float *row = data + static_cast<std::size_t>(i) * stride;
       const float objectness = row[4];
-      if (objectness < options.conf_threshold)
+      if (objectness < conf_threshold)
         continue;
       int best = -1;
-      float best_score = options.conf_threshold;
+      float best_score = conf_threshold;
       for (int k = 0; k < c; ++k) {
         const float s = objectness * row[5 + k];
         if (s >= best_score && keep(k) && (best < 0 || s > best_score)) {
@@ -162,7 +164,8 @@ std::vector<Detection> decode(const float *data, const OutputLayout &layout,
         emit(row[0], row[1], row[2], row[3], best, best_score);
     }
   }
-  return nms_per_class(std::move(candidates), options.nms_threshold, options.max_detections);
+  return nms_per_class(std::move(candidates), static_cast<float>(options.nms_threshold),
+                       options.max_detections);
 }
 
 std::vector<std::string> parse_names_metadata(const std::string &text) {

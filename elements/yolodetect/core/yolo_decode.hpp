@@ -47,11 +47,13 @@ struct LayoutError : std::runtime_error {
 OutputLayout resolve_layout(const std::vector<std::int64_t> &shape, Layout requested,
                             int known_classes);
 
+// Part of yolodetect's Settings (yolo_settings.hpp): these defaults are the properties'.
+// Thresholds are kept as the properties hold them and compared as float32, like the scores.
 struct DecodeOptions {
-  float conf_threshold = 0.25F;
-  float nms_threshold = 0.45F;
+  double conf_threshold = 0.25;
+  double nms_threshold = 0.45;
   int max_detections = 300;
-  std::vector<bool> keep_class; // empty = all classes
+  std::vector<bool> keep_class; // empty = all classes; the engine fills it from `classes`
 };
 
 // Decodes `data` (the raw [1, A, B] tensor, row-major) into frame-space detections: boxes are

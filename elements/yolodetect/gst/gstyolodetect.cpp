@@ -67,7 +67,9 @@
 #include "callback_guard.hpp"
 #include "keepup_metas.hpp"
 #include "latest_worker.hpp"
+#include "video_frame_view.hpp"
 #include "yolo_engine.hpp"
+#include "yolo_settings.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(yolodetect_debug);
 GST_DEBUG_CATEGORY_STATIC(yolodetect_dataflow);
@@ -93,28 +95,7 @@ enum {
   N_PROPS
 };
 
-static constexpr gint DEFAULT_INPUT_SIZE = 0;
-static constexpr gdouble DEFAULT_CONF_THRESHOLD = 0.25;
-static constexpr gdouble DEFAULT_NMS_THRESHOLD = 0.45;
-static constexpr gint DEFAULT_MAX_DETECTIONS = 300;
-static constexpr guint DEFAULT_INTERVAL = 1;
-static constexpr gboolean DEFAULT_ASYNC = FALSE;
-static constexpr gint DEFAULT_THREADS = 0;
-
 static GParamSpec *properties[N_PROPS];
-
-struct DetectSettings {
-  std::string model, labels, classes;
-  gint input_size = DEFAULT_INPUT_SIZE;
-  gdouble conf_threshold = DEFAULT_CONF_THRESHOLD;
-  gdouble nms_threshold = DEFAULT_NMS_THRESHOLD;
-  gint max_detections = DEFAULT_MAX_DETECTIONS;
-  yolo::Layout layout = yolo::Layout::automatic;
-  guint interval = DEFAULT_INTERVAL;
-  bool async = DEFAULT_ASYNC;
-  gint threads = DEFAULT_THREADS;
-  yolo::Fixups fixups = yolo::Fixups::automatic;
-};
 
 // What one inference produced, with the frame it was computed on.
 struct DetectResult {
@@ -132,7 +113,7 @@ struct AsyncJob {
 
 // Between start and stop only.
 struct Running {
-  DetectSettings settings; // frozen at start
+  yolo::Settings settings; // frozen at start
   std::unique_ptr<yolo::YoloEngine> engine;
   std::unique_ptr<yolo::LatestWorker<AsyncJob, DetectResult>> worker;
   yolo::PreparedFrame scratch; // sync mode's reusable letterbox buffer
@@ -149,7 +130,7 @@ struct Running {
 
 struct YoloDetectPrivate {
   std::mutex lock; // settings and the running pointer
-  DetectSettings settings;
+  yolo::Settings settings;
   std::shared_ptr<Running> run;
 };
 
@@ -207,39 +188,6 @@ static std::shared_ptr<Running> running(GstYoloDetect *self) {
   return self->priv->run;
 }
 
-static yolo::PixelFormat pixel_format(GstVideoFormat f) {
-  switch (f) {
-  case GST_VIDEO_FORMAT_BGR:
-    return yolo::PixelFormat::bgr;
-  case GST_VIDEO_FORMAT_RGB:
-    return yolo::PixelFormat::rgb;
-  case GST_VIDEO_FORMAT_BGRx:
-    return yolo::PixelFormat::bgrx;
-  case GST_VIDEO_FORMAT_BGRA:
-    return yolo::PixelFormat::bgra;
-  case GST_VIDEO_FORMAT_RGBx:
-    return yolo::PixelFormat::rgbx;
-  case GST_VIDEO_FORMAT_RGBA:
-    return yolo::PixelFormat::rgba;
-  case GST_VIDEO_FORMAT_I420:
-    return yolo::PixelFormat::i420;
-  default:
-    return yolo::PixelFormat::nv12;
-  }
-}
-
-static yolo::FrameView frame_view(const GstVideoFrame *frame) {
-  yolo::FrameView view;
-  view.format = pixel_format(GST_VIDEO_FRAME_FORMAT(frame));
-  view.width = GST_VIDEO_FRAME_WIDTH(frame);
-  view.height = GST_VIDEO_FRAME_HEIGHT(frame);
-  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(frame) && p < 3; ++p) {
-    view.planes[p].data = static_cast<const std::uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(frame, p));
-    view.planes[p].stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, p);
-  }
-  return view;
-}
-
 static void record_inference(Running &run, double ms, std::size_t count) {
   std::lock_guard<std::mutex> lk(run.stats_lock);
   run.latency.add(ms);
@@ -295,7 +243,7 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
       std::lock_guard<std::mutex> lk(run->stats_lock);
       frame_index = run->frames++;
     }
-    const bool due = frame_index % std::max(1U, run->settings.interval) == 0;
+    const bool due = frame_index % std::max(1U, run->settings.schedule.interval) == 0;
     const int width = GST_VIDEO_INFO_WIDTH(&filter->in_info);
     const int height = GST_VIDEO_INFO_HEIGHT(&filter->in_info);
 
@@ -307,17 +255,20 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
         GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Cannot map the video frame"), (nullptr));
         return GST_FLOW_ERROR;
       }
-      const yolo::FrameView view = frame_view(&frame);
+      // Unmapped on every path, a throw from prepare() included.
+      std::unique_ptr<GstVideoFrame, void (*)(GstVideoFrame *)> mapped(&frame,
+                                                                       gst_video_frame_unmap);
+      const keepup::FrameView view = keepup::gstutil::frame_view(&frame);
       if (run->worker) {
         AsyncJob job;
         run->engine->prepare(view, job.frame);
-        gst_video_frame_unmap(&frame);
+        mapped.reset();
         job.pts = pts;
         job.serial = run->next_serial++;
         run->worker->submit(std::move(job));
       } else {
         run->engine->prepare(view, run->scratch);
-        gst_video_frame_unmap(&frame);
+        mapped.reset();
         const auto t0 = std::chrono::steady_clock::now();
         DetectResult r;
         r.detections = run->engine->infer(run->scratch);
@@ -375,7 +326,7 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
 
 static gboolean start_impl(GstBaseTransform *trans) {
   auto *self = GST_YOLO_DETECT(trans);
-  DetectSettings settings;
+  yolo::Settings settings;
   {
     std::lock_guard<std::mutex> lk(self->priv->lock);
     settings = self->priv->settings;
@@ -383,19 +334,8 @@ static gboolean start_impl(GstBaseTransform *trans) {
   auto run = std::make_shared<Running>();
   run->settings = settings;
   try {
-    if (settings.threads > 0)
-      cv::setNumThreads(settings.threads);
-    yolo::EngineSettings es;
-    es.model_path = settings.model;
-    es.labels_path = settings.labels;
-    es.input_size = settings.input_size;
-    es.layout = settings.layout;
-    es.fixups = settings.fixups;
-    es.decode.conf_threshold = static_cast<float>(settings.conf_threshold);
-    es.decode.nms_threshold = static_cast<float>(settings.nms_threshold);
-    es.decode.max_detections = settings.max_detections;
-    es.classes = settings.classes;
-    run->engine = std::make_unique<yolo::YoloEngine>(es);
+    yolo::set_opencv_threads(settings.schedule.threads);
+    run->engine = std::make_unique<yolo::YoloEngine>(settings.model, settings.decode);
   } catch (const yolo::ModelNotFound &e) { // the model or labels file, named in the message
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("yolodetect: %s", e.what()), ("%s", e.what()));
     return FALSE;
@@ -411,10 +351,11 @@ static gboolean start_impl(GstBaseTransform *trans) {
   for (const auto &change : info.changes)
     GST_INFO_OBJECT(self, "model rewrite %s: %s", change.kind.c_str(), change.detail.c_str());
   GST_INFO_OBJECT(self, "model %s: input %d, layout %s, %d classes (names from %s), %zu rewrites",
-                  settings.model.c_str(), info.input_size, yolo::layout_name(info.layout.layout),
-                  info.layout.classes, info.names_source.c_str(), info.changes.size());
+                  settings.model.model.c_str(), info.input_size,
+                  yolo::layout_name(info.layout.layout), info.layout.classes,
+                  info.names_source.c_str(), info.changes.size());
 
-  if (settings.async) {
+  if (settings.schedule.async) {
     // The worker keeps a weak pointer: the element's Running may go away while it works.
     std::weak_ptr<Running> weak = run;
     GstElement *element = GST_ELEMENT(self);
@@ -522,46 +463,46 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
                               GParamSpec *pspec) {
   auto *self = GST_YOLO_DETECT(object);
   std::lock_guard<std::mutex> lk(self->priv->lock);
-  DetectSettings &s = self->priv->settings;
+  yolo::Settings &s = self->priv->settings;
   auto str = [&]() {
     return std::string(g_value_get_string(value) ? g_value_get_string(value) : "");
   };
   switch (prop_id) {
   case PROP_MODEL:
-    s.model = str();
+    s.model.model = str();
     break;
   case PROP_LABELS:
-    s.labels = str();
+    s.model.labels = str();
     break;
   case PROP_INPUT_SIZE:
-    s.input_size = g_value_get_int(value);
+    s.model.input_size = g_value_get_int(value);
     break;
   case PROP_CONF_THRESHOLD:
-    s.conf_threshold = g_value_get_double(value);
+    s.decode.conf_threshold = g_value_get_double(value);
     break;
   case PROP_NMS_THRESHOLD:
-    s.nms_threshold = g_value_get_double(value);
+    s.decode.nms_threshold = g_value_get_double(value);
     break;
   case PROP_CLASSES:
-    s.classes = str();
+    s.model.classes = str();
     break;
   case PROP_MAX_DETECTIONS:
-    s.max_detections = g_value_get_int(value);
+    s.decode.max_detections = g_value_get_int(value);
     break;
   case PROP_LAYOUT:
-    s.layout = static_cast<yolo::Layout>(g_value_get_enum(value));
+    s.model.layout = static_cast<yolo::Layout>(g_value_get_enum(value));
     break;
   case PROP_INTERVAL:
-    s.interval = g_value_get_uint(value);
+    s.schedule.interval = g_value_get_uint(value);
     break;
   case PROP_ASYNC:
-    s.async = g_value_get_boolean(value);
+    s.schedule.async = g_value_get_boolean(value);
     break;
   case PROP_THREADS:
-    s.threads = g_value_get_int(value);
+    s.schedule.threads = g_value_get_int(value);
     break;
   case PROP_MODEL_FIXUPS:
-    s.fixups = static_cast<yolo::Fixups>(g_value_get_enum(value));
+    s.model.fixups = static_cast<yolo::Fixups>(g_value_get_enum(value));
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -581,43 +522,43 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
     return;
   }
   std::lock_guard<std::mutex> lk(self->priv->lock);
-  const DetectSettings &s = self->priv->settings;
+  const yolo::Settings &s = self->priv->settings;
   switch (prop_id) {
   case PROP_MODEL:
-    g_value_set_string(value, s.model.c_str());
+    g_value_set_string(value, s.model.model.c_str());
     break;
   case PROP_LABELS:
-    g_value_set_string(value, s.labels.c_str());
+    g_value_set_string(value, s.model.labels.c_str());
     break;
   case PROP_INPUT_SIZE:
-    g_value_set_int(value, s.input_size);
+    g_value_set_int(value, s.model.input_size);
     break;
   case PROP_CONF_THRESHOLD:
-    g_value_set_double(value, s.conf_threshold);
+    g_value_set_double(value, s.decode.conf_threshold);
     break;
   case PROP_NMS_THRESHOLD:
-    g_value_set_double(value, s.nms_threshold);
+    g_value_set_double(value, s.decode.nms_threshold);
     break;
   case PROP_CLASSES:
-    g_value_set_string(value, s.classes.c_str());
+    g_value_set_string(value, s.model.classes.c_str());
     break;
   case PROP_MAX_DETECTIONS:
-    g_value_set_int(value, s.max_detections);
+    g_value_set_int(value, s.decode.max_detections);
     break;
   case PROP_LAYOUT:
-    g_value_set_enum(value, static_cast<gint>(s.layout));
+    g_value_set_enum(value, static_cast<gint>(s.model.layout));
     break;
   case PROP_INTERVAL:
-    g_value_set_uint(value, s.interval);
+    g_value_set_uint(value, s.schedule.interval);
     break;
   case PROP_ASYNC:
-    g_value_set_boolean(value, s.async);
+    g_value_set_boolean(value, s.schedule.async);
     break;
   case PROP_THREADS:
-    g_value_set_int(value, s.threads);
+    g_value_set_int(value, s.schedule.threads);
     break;
   case PROP_MODEL_FIXUPS:
-    g_value_set_enum(value, static_cast<gint>(s.fixups));
+    g_value_set_enum(value, static_cast<gint>(s.model.fixups));
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -663,37 +604,37 @@ static void gst_yolo_detect_class_init(GstYoloDetectClass *klass) {
   properties[PROP_INPUT_SIZE] = g_param_spec_int(
       "input-size", "Input size",
       "Network input size; 0 = the model's own (a static model's size must not be changed)", 0,
-      4096, DEFAULT_INPUT_SIZE, ready);
-  properties[PROP_CONF_THRESHOLD] = g_param_spec_double("conf-threshold", "Confidence threshold",
-                                                        "Minimum confidence of a detection", 0.0,
-                                                        1.0, DEFAULT_CONF_THRESHOLD, ready);
+      4096, yolo::kDefaults.model.input_size, ready);
+  properties[PROP_CONF_THRESHOLD] = g_param_spec_double(
+      "conf-threshold", "Confidence threshold", "Minimum confidence of a detection", 0.0, 1.0,
+      yolo::kDefaults.decode.conf_threshold, ready);
   properties[PROP_NMS_THRESHOLD] =
       g_param_spec_double("nms-threshold", "NMS threshold",
                           "IoU above which a weaker box of the same class is suppressed", 0.0, 1.0,
-                          DEFAULT_NMS_THRESHOLD, ready);
+                          yolo::kDefaults.decode.nms_threshold, ready);
   properties[PROP_CLASSES] =
       g_param_spec_string("classes", "Classes",
                           "Comma list of class names or ids to keep (empty = all)", nullptr, ready);
   properties[PROP_MAX_DETECTIONS] =
       g_param_spec_int("max-detections", "Max detections", "Detections kept per frame", 1, 100000,
-                       DEFAULT_MAX_DETECTIONS, ready);
-  properties[PROP_LAYOUT] = g_param_spec_enum("layout", "Layout", "Output tensor layout",
-                                              gst_yolo_detect_layout_get_type(),
-                                              static_cast<gint>(yolo::Layout::automatic), ready);
+                       yolo::kDefaults.decode.max_detections, ready);
+  properties[PROP_LAYOUT] = g_param_spec_enum(
+      "layout", "Layout", "Output tensor layout", gst_yolo_detect_layout_get_type(),
+      static_cast<gint>(yolo::kDefaults.model.layout), ready);
   properties[PROP_INTERVAL] = g_param_spec_uint(
       "interval", "Interval", "Run inference on every Nth frame; the others reuse detections", 1,
-      G_MAXUINT, DEFAULT_INTERVAL, ready);
+      G_MAXUINT, yolo::kDefaults.schedule.interval, ready);
   properties[PROP_ASYNC] = g_param_spec_boolean(
       "async", "Async",
       "Infer on a worker thread on the newest frame; frames never wait for the network",
-      DEFAULT_ASYNC, ready);
+      yolo::kDefaults.schedule.async, ready);
   properties[PROP_THREADS] = g_param_spec_int(
       "threads", "Threads", "OpenCV threads (process-wide in OpenCV; 0 = OpenCV's default)", 0, 256,
-      DEFAULT_THREADS, ready);
+      yolo::kDefaults.schedule.threads, ready);
   properties[PROP_MODEL_FIXUPS] = g_param_spec_enum(
       "model-fixups", "Model fixups",
       "Rewrite ONNX graphs that OpenCV 4.6 cannot load (Ultralytics v8/11 exports)",
-      gst_yolo_detect_fixups_get_type(), static_cast<gint>(yolo::Fixups::automatic), ready);
+      gst_yolo_detect_fixups_get_type(), static_cast<gint>(yolo::kDefaults.model.fixups), ready);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics", "application/x-yolodetect-stats (see the element documentation)",
       GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));

@@ -7,25 +7,29 @@
 
 namespace keepup::overlay {
 
-Canvas::Canvas(CanvasFormat format, int width, int height, const PlaneRef planes[3])
-    : format_(format), width_(width), height_(height) {
+Canvas::Canvas(const FrameView &frame)
+    : format_(frame.format), width_(frame.width), height_(frame.height) {
+  const int width = frame.width, height = frame.height;
   const int cw = (width + 1) / 2, ch = (height + 1) / 2;
+  const auto &planes = frame.planes;
   auto step = [&](int p) { return static_cast<std::size_t>(planes[p].stride); };
-  switch (format) {
-  case CanvasFormat::bgr:
-  case CanvasFormat::rgb:
+  switch (format_) {
+  case PixelFormat::bgr:
+  case PixelFormat::rgb:
     main_ = cv::Mat(height, width, CV_8UC3, planes[0].data, step(0));
     break;
-  case CanvasFormat::bgrx:
-  case CanvasFormat::rgbx:
+  case PixelFormat::bgrx:
+  case PixelFormat::bgra:
+  case PixelFormat::rgbx:
+  case PixelFormat::rgba:
     main_ = cv::Mat(height, width, CV_8UC4, planes[0].data, step(0));
     break;
-  case CanvasFormat::i420:
+  case PixelFormat::i420:
     main_ = cv::Mat(height, width, CV_8UC1, planes[0].data, step(0));
     u_ = cv::Mat(ch, cw, CV_8UC1, planes[1].data, step(1));
     v_ = cv::Mat(ch, cw, CV_8UC1, planes[2].data, step(2));
     break;
-  case CanvasFormat::nv12:
+  case PixelFormat::nv12:
     main_ = cv::Mat(height, width, CV_8UC1, planes[0].data, step(0));
     uv_ = cv::Mat(ch, cw, CV_8UC2, planes[1].data, step(1));
     break;
@@ -34,8 +38,9 @@ Canvas::Canvas(CanvasFormat format, int width, int height, const PlaneRef planes
 
 cv::Scalar Canvas::packed(const Rgb &c) const {
   switch (format_) {
-  case CanvasFormat::bgr:
-  case CanvasFormat::bgrx:
+  case PixelFormat::bgr:
+  case PixelFormat::bgrx:
+  case PixelFormat::bgra:
     return {static_cast<double>(c.b), static_cast<double>(c.g), static_cast<double>(c.r), 255};
   default:
     return {static_cast<double>(c.r), static_cast<double>(c.g), static_cast<double>(c.b), 255};
@@ -45,14 +50,14 @@ cv::Scalar Canvas::packed(const Rgb &c) const {
 // Calls draw(mat, colour, scale, thickness) for every plane the format has: once for packed
 // formats, for Y at full size and for the chroma plane(s) at half size for YUV.
 template <typename Draw> void Canvas::each_plane(const Rgb &c, int thickness, Draw draw) {
-  if (format_ != CanvasFormat::i420 && format_ != CanvasFormat::nv12) {
+  if (!yuv()) {
     draw(main_, packed(c), 1.0, thickness);
     return;
   }
   const Yuv yuv = to_yuv(c);
   const int half = std::max(1, thickness / 2);
   draw(main_, cv::Scalar(yuv.y), 1.0, thickness);
-  if (format_ == CanvasFormat::i420) {
+  if (format_ == PixelFormat::i420) {
     draw(u_, cv::Scalar(yuv.u), 0.5, half);
     draw(v_, cv::Scalar(yuv.v), 0.5, half);
   } else {
@@ -61,31 +66,30 @@ template <typename Draw> void Canvas::each_plane(const Rgb &c, int thickness, Dr
 }
 
 namespace {
-cv::Point scaled(cv::Point p, double s) {
+cv::Point scaled(Point p, double s) {
   return {static_cast<int>(p.x * s), static_cast<int>(p.y * s)};
 }
 } // namespace
 
-void Canvas::rect(cv::Point a, cv::Point b, const Rgb &c, int thickness) {
+void Canvas::rect(Point a, Point b, const Rgb &c, int thickness) {
   each_plane(c, thickness, [&](cv::Mat &m, const cv::Scalar &s, double k, int t) {
     cv::rectangle(m, scaled(a, k), scaled(b, k), s, t);
   });
 }
 
-void Canvas::fill(cv::Point a, cv::Point b, const Rgb &c) {
+void Canvas::fill(Point a, Point b, const Rgb &c) {
   each_plane(c, 1, [&](cv::Mat &m, const cv::Scalar &s, double k, int) {
     cv::rectangle(m, scaled(a, k), scaled(b, k), s, cv::FILLED);
   });
 }
 
-void Canvas::line(cv::Point a, cv::Point b, const Rgb &c, int thickness) {
+void Canvas::line(Point a, Point b, const Rgb &c, int thickness) {
   each_plane(c, thickness, [&](cv::Mat &m, const cv::Scalar &s, double k, int t) {
     cv::line(m, scaled(a, k), scaled(b, k), s, t);
   });
 }
 
-void Canvas::polyline(const std::vector<cv::Point> &points, bool closed, const Rgb &c,
-                      int thickness) {
+void Canvas::polyline(const std::vector<Point> &points, bool closed, const Rgb &c, int thickness) {
   if (points.size() < 2)
     return;
   each_plane(c, thickness, [&](cv::Mat &m, const cv::Scalar &s, double k, int t) {
@@ -97,13 +101,13 @@ void Canvas::polyline(const std::vector<cv::Point> &points, bool closed, const R
   });
 }
 
-void Canvas::dot(cv::Point p, int radius, const Rgb &c) {
+void Canvas::dot(Point p, int radius, const Rgb &c) {
   each_plane(c, 1, [&](cv::Mat &m, const cv::Scalar &s, double k, int) {
     cv::circle(m, scaled(p, k), std::max(1, static_cast<int>(radius * k)), s, cv::FILLED);
   });
 }
 
-void Canvas::label(cv::Point at, const std::string &text, const Rgb &bg, double scale) {
+void Canvas::label(Point at, const std::string &text, const Rgb &bg, double scale) {
   int baseline = 0;
   const int thickness = scale >= 0.8 ? 2 : 1;
   const cv::Size size =
@@ -114,7 +118,7 @@ void Canvas::label(cv::Point at, const std::string &text, const Rgb &bg, double 
   fill({x, y - size.height - 2 * pad}, {x + size.width + 2 * pad, y}, bg);
   // Dark text on light backgrounds, white on dark ones.
   const Rgb ink = to_yuv(bg).y > 140 ? Rgb{0, 0, 0} : Rgb{255, 255, 255};
-  if (format_ == CanvasFormat::i420 || format_ == CanvasFormat::nv12) {
+  if (yuv()) {
     cv::putText(main_, text, {x + pad, y - pad}, cv::FONT_HERSHEY_SIMPLEX, scale,
                 cv::Scalar(to_yuv(ink).y), thickness, cv::LINE_AA);
   } else {

@@ -39,16 +39,17 @@ std::vector<int> mat_shape(const cv::Mat &m) {
 
 } // namespace
 
-YoloEngine::YoloEngine(const EngineSettings &settings) : decode_(settings.decode) {
-  if (settings.model_path.empty())
+YoloEngine::YoloEngine(const ModelSettings &settings, const DecodeOptions &decode)
+    : decode_(decode) {
+  if (settings.model.empty())
     throw ModelNotFound("no model set: set the model property to an .onnx file");
-  std::string bytes = read_file(settings.model_path, "model");
+  std::string bytes = read_file(settings.model, "model");
 
   onnxfix::ModelInfo model_info;
   try {
     model_info = onnxfix::inspect(bytes);
   } catch (const std::exception &e) {
-    throw ModelInvalid("'" + settings.model_path + "' is not a usable ONNX model: " + e.what());
+    throw ModelInvalid("'" + settings.model + "' is not a usable ONNX model: " + e.what());
   }
   const auto &in_shape = model_info.input_shape;
   if (in_shape.size() != 4)
@@ -91,10 +92,10 @@ YoloEngine::YoloEngine(const EngineSettings &settings) : decode_(settings.decode
 
   // Names first: their count settles layouts whose shape fits both readings.
   std::vector<std::string> names;
-  if (!settings.labels_path.empty()) {
-    names = parse_labels_file(read_file(settings.labels_path, "labels file"));
+  if (!settings.labels.empty()) {
+    names = parse_labels_file(read_file(settings.labels, "labels file"));
     if (names.empty())
-      throw SettingsInvalid("the labels file '" + settings.labels_path +
+      throw SettingsInvalid("the labels file '" + settings.labels +
                             "' has no names (it is empty, or only comments and blank lines)");
     info_.names_source = "labels";
   } else {
@@ -136,7 +137,7 @@ YoloEngine::YoloEngine(const EngineSettings &settings) : decode_(settings.decode
   const int classes = info_.layout.classes;
   if (!names.empty() && static_cast<int>(names.size()) != classes) {
     if (info_.names_source == "labels")
-      throw SettingsInvalid("the labels file '" + settings.labels_path + "' has " +
+      throw SettingsInvalid("the labels file '" + settings.labels + "' has " +
                             std::to_string(names.size()) + " names but the model has " +
                             std::to_string(classes) + " classes");
     names.clear(); // metadata that does not fit is ignored
@@ -170,9 +171,9 @@ void YoloEngine::prepare(const FrameView &f, PreparedFrame &out) const {
   out.square.setTo(cv::Scalar::all(kLetterboxPadValue));
   cv::Mat roi = out.square(cv::Rect(lb.pad_x, lb.pad_y, lb.scaled_width, lb.scaled_height));
   const cv::Size scaled(lb.scaled_width, lb.scaled_height);
-  auto *p0 = const_cast<std::uint8_t *>(f.planes[0].data);
-  auto *p1 = const_cast<std::uint8_t *>(f.planes[1].data);
-  auto *p2 = const_cast<std::uint8_t *>(f.planes[2].data);
+  std::uint8_t *p0 = f.planes[0].data;
+  std::uint8_t *p1 = f.planes[1].data;
+  std::uint8_t *p2 = f.planes[2].data;
 
   auto packed = [&](int type, int code) {
     const cv::Mat src(f.height, f.width, type, p0, static_cast<std::size_t>(f.planes[0].stride));
@@ -240,6 +241,11 @@ std::vector<Detection> YoloEngine::infer(const PreparedFrame &frame) {
     out = out.clone();
   return decode(out.ptr<float>(), info_.layout, frame.geometry, frame.frame_width,
                 frame.frame_height, decode_);
+}
+
+void set_opencv_threads(int threads) {
+  if (threads > 0)
+    cv::setNumThreads(threads);
 }
 
 } // namespace keepup::yolo

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The OpenCV half of yolodetect: model loading (with the ONNX rewrites), frame preparation
-// (format conversion + letterbox, stride-aware) and inference. No GStreamer types here
-// except in prepare_frame's plain-pointer interface, so the element file stays a thin shell.
+// yolodetect's backend: model loading (with the ONNX rewrites), frame preparation (format
+// conversion + letterbox, stride-aware) and inference on OpenCV DNN. No GStreamer include
+// path (the build enforces it): frames arrive as the plain FrameView, settings as the core's
+// ModelSettings and DecodeOptions.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +14,11 @@
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
+#include "frame_view.hpp"
 #include "letterbox.hpp"
 #include "onnx_fixups.hpp"
 #include "yolo_decode.hpp"
+#include "yolo_settings.hpp"
 
 namespace keepup::yolo {
 
@@ -30,39 +33,12 @@ struct SettingsInvalid : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Fixups { automatic, none };
-
-struct EngineSettings {
-  std::string model_path;
-  std::string labels_path;
-  int input_size = 0;
-  Layout layout = Layout::automatic;
-  Fixups fixups = Fixups::automatic;
-  DecodeOptions decode;
-  std::string classes; // filter text, resolved against the names
-};
-
 struct EngineInfo {
   int input_size = 0;
   OutputLayout layout;
   std::vector<std::string> names;
   std::string names_source; // "labels", "metadata", "coco80", "generic"
   std::vector<onnxfix::Change> changes;
-};
-
-// Pixel formats the element accepts (GStreamer names in the shell map to these).
-enum class PixelFormat { bgr, rgb, bgrx, bgra, rgbx, rgba, i420, nv12 };
-
-// One plane as GStreamer maps it: pointer and stride.
-struct PlaneView {
-  const std::uint8_t *data = nullptr;
-  int stride = 0;
-};
-
-struct FrameView {
-  PixelFormat format = PixelFormat::bgr;
-  int width = 0, height = 0;
-  PlaneView planes[3];
 };
 
 // A frame ready for the network: the letterboxed RGB square and how it maps back.
@@ -74,9 +50,10 @@ struct PreparedFrame {
 
 class YoloEngine {
 public:
-  // Loads and checks the model (one dry forward). Throws ModelNotFound / ModelInvalid /
-  // SettingsInvalid with a message for people.
-  explicit YoloEngine(const EngineSettings &settings);
+  // Loads and checks the model (one dry forward) and resolves `settings.classes` into the
+  // decode options' class mask. Throws ModelNotFound / ModelInvalid / SettingsInvalid with a
+  // message for people.
+  YoloEngine(const ModelSettings &settings, const DecodeOptions &decode);
 
   const EngineInfo &info() const { return info_; }
 
@@ -90,5 +67,8 @@ private:
   DecodeOptions decode_;
   cv::Mat blob_;
 };
+
+// OpenCV's thread count (process-wide in OpenCV 4.6); threads <= 0 leaves OpenCV's default.
+void set_opencv_threads(int threads);
 
 } // namespace keepup::yolo
