@@ -16,11 +16,13 @@
 #include <glib-unix.h>
 
 #include <atomic>
+#include <clocale>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <locale.h>
 #include <map>
 #include <mutex>
 #include <string>
@@ -34,6 +36,7 @@
 #include "app_util.hpp"
 #include "keepup_metas.hpp"
 #include "mot_metrics.hpp"
+#include "parse_number.hpp"
 #include "traffic_scene.hpp"
 
 namespace {
@@ -135,13 +138,16 @@ bool parse(int argc, char **argv, Options &o) {
         o.interval = std::atoi(v);
       else if (a == "--threads")
         o.threads = std::atoi(v);
-      else if (a == "--conf")
-        o.conf = std::atof(v);
-      else if (a == "--drop")
-        o.drop = std::atof(v);
-      else if (a == "--meters-per-pixel")
-        o.meters_per_pixel = std::atof(v);
-      else if (a == "--calibration")
+      else if (a == "--conf" || a == "--drop" || a == "--meters-per-pixel") {
+        // from_chars, not atof: "0.5" means the same under every locale.
+        const auto number = keepup::parse_decimal(v);
+        if (!number) {
+          std::fprintf(stderr, "keepup-analyze: %s takes a number with a '.' (got '%s')\n",
+                       a.c_str(), v);
+          return false;
+        }
+        (a == "--conf" ? o.conf : a == "--drop" ? o.drop : o.meters_per_pixel) = *number;
+      } else if (a == "--calibration")
         o.calibration = v;
       else if (a == "--roi")
         o.roi = v;
@@ -231,7 +237,30 @@ template <typename T> T stat_of(App &app, const char *element, const char *field
 // Renders the generated scene into appsrc: frame n at PTS n/30 s. Live: paced by the clock.
 void feed_frames(App *app);
 
+// The ground-truth lines are printf-formatted (format_mot_gt_line): this thread, which writes
+// them, formats numbers in the C locale whatever the user's is, so a "12.50" never becomes
+// "12,50" inside a comma-separated line.
+class CNumericOnThisThread {
+public:
+  CNumericOnThisThread()
+      : c_(newlocale(LC_NUMERIC_MASK, "C", duplocale(LC_GLOBAL_LOCALE))),
+        previous_(c_ ? uselocale(c_) : nullptr) {}
+  ~CNumericOnThisThread() {
+    if (c_) {
+      uselocale(previous_);
+      freelocale(c_);
+    }
+  }
+  CNumericOnThisThread(const CNumericOnThisThread &) = delete;
+  CNumericOnThisThread &operator=(const CNumericOnThisThread &) = delete;
+
+private:
+  locale_t c_;
+  locale_t previous_;
+};
+
 void feed(App *app) {
+  CNumericOnThisThread c_numeric;
   try {
     feed_frames(app);
   } catch (const std::exception &e) { // an exception leaving a std::thread ends the process
@@ -438,6 +467,13 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
   return TRUE;
 }
 
+// A number for the launch line: GLib's formatter ignores the locale, std::to_string does not
+// ("0,250000" under de_DE, which gst_parse_launch refuses).
+std::string launch_number(double v) {
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  return g_ascii_formatd(buf, sizeof(buf), "%.6f", v);
+}
+
 std::string build_launch(App &app) {
   const Options &o = app.opt;
   std::string d;
@@ -462,17 +498,17 @@ std::string build_launch(App &app) {
   // The dropqueue only ever drops behind a live source (live-only): files lose nothing.
   d += "! dropqueue name=dq ";
   if (o.drop > 0)
-    d += "! identity drop-probability=" + std::to_string(o.drop) + " ";
+    d += "! identity drop-probability=" + launch_number(o.drop) + " ";
   d += "! yolodetect name=det model=\"" + o.model + "\" interval=" + std::to_string(o.interval) +
        " async=" + (o.async ? "true" : "false") + " threads=" + std::to_string(o.threads) +
-       " conf-threshold=" + std::to_string(o.conf) + " ";
+       " conf-threshold=" + launch_number(o.conf) + " ";
   d += "! objecttrack name=track";
   if (!o.events.empty())
     d += " post-track-messages=true";
   if (!o.calibration.empty())
     d += " calibration=\"" + o.calibration + "\"";
   else if (o.meters_per_pixel > 0)
-    d += " meters-per-pixel=" + std::to_string(o.meters_per_pixel);
+    d += " meters-per-pixel=" + launch_number(o.meters_per_pixel);
   if (!o.roi.empty())
     d += " roi=\"" + o.roi + "\"";
   if (!o.lines.empty())
@@ -495,6 +531,10 @@ std::string build_launch(App &app) {
 
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // The user's locale, for GStreamer's translated messages and the progress lines. Machine
+  // output does not follow it: JSON lines through nlohmann, launch-line numbers through
+  // g_ascii_formatd, the ground truth on a C-numeric thread.
+  std::setlocale(LC_ALL, "");
   gst_init(&argc, &argv);
   App app;
   if (!parse(argc, argv, app.opt))

@@ -7,9 +7,12 @@
 
 #include <glib/gstdio.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mot_metrics.hpp"
@@ -25,18 +28,25 @@ struct AppRun {
   std::string out, err;
 };
 
-AppRun analyze(const std::vector<std::string> &args) {
-  std::vector<std::string> argv_s = {std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/keepup-analyze"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+// Runs a program with this process's environment plus `env`.
+AppRun run_program(const std::vector<std::string> &argv_s, const Env &env = {}) {
+  std::vector<std::string> args = argv_s;
   std::vector<gchar *> argv;
-  for (auto &a : argv_s)
+  for (auto &a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  gchar **envp = g_get_environ();
+  for (const auto &[name, value] : env)
+    envp = g_environ_setenv(envp, name.c_str(), value.c_str(), TRUE);
   AppRun r;
   gchar *out = nullptr, *err = nullptr;
   GError *error = nullptr;
-  if (!g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out, &err,
-                    &r.status, &error)) {
+  const bool spawned = g_spawn_sync(nullptr, argv.data(), envp, G_SPAWN_SEARCH_PATH, nullptr,
+                                    nullptr, &out, &err, &r.status, &error);
+  g_strfreev(envp);
+  if (!spawned) {
     r.err = error ? error->message : "spawn failed";
     g_clear_error(&error);
     return r;
@@ -46,6 +56,12 @@ AppRun analyze(const std::vector<std::string> &args) {
   g_free(out);
   g_free(err);
   return r;
+}
+
+AppRun analyze(const std::vector<std::string> &args, const Env &env = {}) {
+  std::vector<std::string> argv_s = {std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/keepup-analyze"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  return run_program(argv_s, env);
 }
 
 bool exited_ok(const AppRun &r) {
@@ -81,6 +97,15 @@ keepup::track::MotResult evaluate_run(const ScratchDir &dir,
               result.speed_median_abs_error_pct, static_cast<long long>(result.speed_samples));
   return result;
 }
+
+// A locale compiled into a scratch folder (no root needed): used with LOCPATH=<path>.
+struct LocaleDir {
+  std::string path;
+  ~LocaleDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
 
 } // namespace
 
@@ -143,4 +168,77 @@ TEST(AnalyticsQuality, IntervalThreeAndTenPercentDroppedFrames) {
   EXPECT_GE(r.idf1, 0.8);
   EXPECT_GT(r.speed_samples, 1000);
   EXPECT_LE(r.speed_median_abs_error_pct, 5.0);
+}
+
+// Machine output under a comma-decimal locale: keepup-analyze calls setlocale(LC_ALL, ""), so
+// under de_DE every printf %f or std::to_string of a double would write "0,5". The JSON lines
+// must still parse (and carry numbers), --conf 0.3 must still mean 0.3, and the MOT ground
+// truth must keep its ten comma-separated fields.
+TEST(Analyze, MachineOutputIgnoresACommaDecimalLocale) {
+  ScratchDir dir;
+  gchar *tmp = g_dir_make_tmp("keepup-locale-XXXXXX", nullptr);
+  ASSERT_NE(tmp, nullptr);
+  LocaleDir locales{tmp};
+  g_free(tmp);
+  const AppRun made =
+      run_program({"localedef", "-i", "de_DE", "-f", "UTF-8", locales.path + "/de_DE.UTF-8"});
+  if (!g_file_test((locales.path + "/de_DE.UTF-8/LC_NUMERIC").c_str(), G_FILE_TEST_EXISTS))
+    GTEST_SKIP() << "cannot generate de_DE.UTF-8 with localedef (is localedef and the de_DE "
+                    "source in /usr/share/i18n/locales installed?): "
+                 << made.err;
+  const Env env = {{"LOCPATH", locales.path}, {"LC_ALL", "de_DE.UTF-8"}};
+  const AppRun check = run_program({"locale", "decimal_point"}, env);
+  if (check.out.rfind(",", 0) != 0)
+    GTEST_SKIP() << "the generated de_DE.UTF-8 does not load (decimal point '" << check.out << "')";
+
+  const AppRun r = analyze({"test", "--seconds", "3", "--output", "-", "--quiet", "--conf", "0.3",
+                            "--drop", "0.05", "--meta", dir / "t.jsonl", "--gt", dir / "gt.txt"},
+                           env);
+  ASSERT_TRUE(exited_ok(r)) << r.err;
+
+  std::istringstream lines(read_text_file(dir / "t.jsonl"));
+  std::string line;
+  int count = 0, objects = 0, speeds = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    ASSERT_TRUE(j["pts"].is_number_unsigned()) << line;
+    ASSERT_TRUE(j["frame"].is_number_integer()) << line;
+    for (const auto &o : j["objects"]) {
+      ASSERT_EQ(o["box"].size(), 4U) << line;
+      for (const auto &v : o["box"])
+        ASSERT_TRUE(v.is_number()) << line;
+      ASSERT_TRUE(o["confidence"].is_number_float()) << line;
+      EXPECT_GE(o["confidence"].get<double>(), 0.3) << "--conf 0.3 read as 0.3: " << line;
+      if (o.contains("speed_kmh")) {
+        ASSERT_TRUE(o["speed_kmh"].is_number()) << line;
+        ++speeds;
+      }
+      ++objects;
+    }
+    ++count;
+  }
+  EXPECT_GT(count, 60) << "3 s at 30 fps, 5 % dropped";
+  EXPECT_GT(objects, count) << "the scene has several cars in most frames";
+  EXPECT_GT(speeds, 0) << "speeds from the scene's own scale";
+
+  const std::string gt = read_text_file(dir / "gt.txt");
+  std::istringstream gt_lines(gt);
+  int gt_count = 0;
+  while (std::getline(gt_lines, line)) {
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 9) << "ten fields: " << line;
+    ++gt_count;
+  }
+  EXPECT_GT(gt_count, 90);
+  EXPECT_GT(keepup::track::parse_mot_gt(gt).size(), 60U) << "the ground truth reads back";
+}
+
+// Number options are read without the locale: "0,3" is refused with a message under every
+// locale instead of being read as 0 (atof) and running with no confidence threshold.
+TEST(Analyze, NumberOptionsTakeADecimalPoint) {
+  for (const char *option : {"--conf", "--drop", "--meters-per-pixel"}) {
+    const AppRun r = analyze({"test", "--seconds", "1", "--output", "-", option, "0,3"});
+    EXPECT_FALSE(exited_ok(r)) << option;
+    EXPECT_NE(r.err.find(option), std::string::npos) << r.err;
+  }
 }
