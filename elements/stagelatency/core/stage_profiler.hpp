@@ -150,20 +150,6 @@ private:
   std::atomic<uint64_t> head_{0}, tail_{0};
 };
 
-// Parameters of the tracer, parsed from its params string.
-struct Params {
-  double slow_ms = 50;
-  double critical_ms = 100;
-  double gap_ms = 1000;
-  double interval_s = 0;
-  std::string filter;
-  std::string file;
-  std::string trace_file;
-  double memory_limit_mb = 0;
-  double memory_growth_mb_per_min = 0;
-  uint32_t telemetry_frames = 0;
-};
-
 // "GAP 18.70 s at x264enc0:sink — x264enc0 processing 0.04 s, fakesink0 blocked 0.00 s,
 //  upstream idle 18.66 s (src: webrtcbin0)". Stage names and kinds come from the caller.
 struct StageInfo {

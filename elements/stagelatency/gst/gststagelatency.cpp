@@ -26,8 +26,10 @@
  * at the end), filter (GRegex on element names to report), file (JSON lines), trace-file
  * (Chrome trace-event JSON for Perfetto / chrome://tracing), memory-limit-mb,
  * memory-growth-mb-per-min, telemetry-frames (per-frame breakdown for the first N buffers
- * reaching each sink). Unknown keys, and values a known key cannot take (numbers are decimal
- * and >= 0), are reported once on stderr; a bad value keeps the default.
+ * reaching each sink). Unknown keys, and values a known key cannot take (numbers are strict
+ * decimal from 0 to 1e9: "abc", "0x10", "1,5", "-1" are refused), are reported once on stderr;
+ * a bad value keeps the default. The string is read by core/tracer_params (fuzzed as
+ * tracer_params): a syntax error (unclosed quote, a field without '=') applies nothing.
  *
  * Several instances in one process (up to four; GST_TRACERS="stagelatency(..);stagelatency(..)")
  * each keep their own stages, pads and per-thread ledgers (qdata keys and thread-local slots
@@ -43,9 +45,9 @@
 #include "gststagelatency.hpp"
 
 #include "callback_guard.hpp"
-#include "parse_number.hpp"
 #include "process_stats.hpp"
 #include "stage_profiler.hpp"
+#include "tracer_params.hpp"
 
 #include <algorithm>
 #include <array>
@@ -59,7 +61,6 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -899,111 +900,14 @@ static GstStructure *gst_stage_latency_tracer_get_stats(GstStageLatencyTracer *t
 
 // ---- GObject ------------------------------------------------------------------------------
 
-// A number for a known key: any GValue number, or a string in strict decimal notation.
-static std::optional<double> param_number(const GValue *value) {
-  if (G_VALUE_HOLDS_INT(value))
-    return g_value_get_int(value);
-  if (G_VALUE_HOLDS_UINT(value))
-    return g_value_get_uint(value);
-  if (G_VALUE_HOLDS_INT64(value))
-    return static_cast<double>(g_value_get_int64(value));
-  if (G_VALUE_HOLDS_UINT64(value))
-    return static_cast<double>(g_value_get_uint64(value));
-  if (G_VALUE_HOLDS_DOUBLE(value))
-    return g_value_get_double(value);
-  if (G_VALUE_HOLDS_STRING(value) && g_value_get_string(value))
-    return keepup::parse_decimal(g_value_get_string(value));
-  return std::nullopt;
-}
-
-static std::string param_text(const GValue *value) {
-  if (G_VALUE_HOLDS_STRING(value))
-    return g_value_get_string(value) ? g_value_get_string(value) : "";
-  gchar *str = gst_value_serialize(value);
-  std::string out = str ? str : "";
-  g_free(str);
-  return out;
-}
-
-struct ParamProblems {
-  sl::Params *params;
-  std::vector<std::string> unknown, invalid;
-};
-
-// One key=value. Numbers must be >= 0 (telemetry-frames a whole number): anything else is
-// reported and the default kept, never read as 0.
-static void apply_param(ParamProblems &out, const std::string &key, const GValue *value) {
-  sl::Params &p = *out.params;
-  struct NumberKey {
-    const char *name;
-    double *target;
-  };
-  const NumberKey numbers[] = {{"slow-ms", &p.slow_ms},
-                               {"critical-ms", &p.critical_ms},
-                               {"gap-ms", &p.gap_ms},
-                               {"interval", &p.interval_s},
-                               {"memory-limit-mb", &p.memory_limit_mb},
-                               {"memory-growth-mb-per-min", &p.memory_growth_mb_per_min}};
-  for (const auto &n : numbers) {
-    if (key != n.name)
-      continue;
-    const std::optional<double> v = param_number(value);
-    if (v && *v >= 0)
-      *n.target = *v;
-    else
-      out.invalid.push_back(key + "='" + param_text(value) + "' (a number >= 0)");
-    return;
-  }
-  if (key == "telemetry-frames") {
-    const std::optional<double> v = param_number(value);
-    if (v && *v >= 0 && *v <= UINT32_MAX && std::floor(*v) == *v)
-      p.telemetry_frames = static_cast<uint32_t>(*v);
-    else
-      out.invalid.push_back(key + "='" + param_text(value) + "' (a whole number >= 0)");
-  } else if (key == "filter")
-    p.filter = param_text(value);
-  else if (key == "file")
-    p.file = param_text(value);
-  else if (key == "trace-file")
-    p.trace_file = param_text(value);
-  else
-    out.unknown.push_back(key);
-}
-
+// The params string is read by the core (tracer_params.hpp); problems go to stderr once.
 static void parse_params(TracerState *self, const gchar *params) {
   if (!params)
     return;
-  gchar *text = g_strdup_printf("stagelatency,%s", params);
-  GstStructure *s = gst_structure_from_string(text, nullptr);
-  g_free(text);
-  if (!s) {
-    g_printerr("stagelatency: cannot parse parameters '%s' (expected key=value,...)\n", params);
-    return;
-  }
-  ParamProblems problems{&self->params, {}, {}};
-  gst_structure_foreach(
-      s,
-      [](GQuark field, const GValue *value, gpointer data) -> gboolean {
-        auto &out = *static_cast<ParamProblems *>(data);
-        guarded("parameter", [&] { apply_param(out, g_quark_to_string(field), value); });
-        return TRUE;
-      },
-      &problems);
-  gst_structure_free(s);
-  auto joined = [](const std::vector<std::string> &items) {
-    std::string all;
-    for (const auto &k : items)
-      all += (all.empty() ? "" : ", ") + k;
-    return all;
-  };
-  if (!problems.invalid.empty())
-    g_printerr("stagelatency: ignoring invalid parameter value(s), keeping the defaults: %s\n",
-               joined(problems.invalid).c_str());
-  if (!problems.unknown.empty())
-    g_printerr("stagelatency: ignoring unknown parameter(s): %s (known: slow-ms, critical-ms, "
-               "gap-ms, interval, filter, file, trace-file, memory-limit-mb, "
-               "memory-growth-mb-per-min, telemetry-frames)\n",
-               joined(problems.unknown).c_str());
+  const sl::ParsedParams parsed = sl::parse_params(params);
+  for (const std::string &line : parsed.messages(params))
+    g_printerr("stagelatency: %s\n", line.c_str());
+  self->params = parsed.params;
 }
 
 static void gst_stage_latency_tracer_constructed(GObject *object) {
