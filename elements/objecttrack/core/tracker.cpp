@@ -346,10 +346,9 @@ std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
   std::vector<TrackOutput> out;
   std::vector<Track> kept;
   for (Track &t : tracks_) {
-    // The detector's next result is late by more than the coast window: the object is not
-    // seen any more, whatever the frames say.
-    if (t.state == TrackState::confirmed && t_ns - t.last_update_ns > coast_window())
-      t.state = TrackState::lost;
+    // A frame nobody looked at is no evidence of absence: confirmed tracks stay confirmed
+    // (a motion-gated detector may skip a still scene for a second), lost ones coast on,
+    // and every track still ends by time.
     if (expired(t, t_ns)) {
       end(t, t_ns);
       continue;
