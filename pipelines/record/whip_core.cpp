@@ -158,8 +158,8 @@ OfferSummary summarize_offer(const std::string &sdp) {
     out.error = "not an SDP offer (no v=0 line)";
     return out;
   }
-  if (out.video.empty()) {
-    out.error = "the offer has no video m-line with a codec";
+  if (out.video.empty() && out.audio.empty()) { // audio-only offers are recorded too
+    out.error = "the offer has no video or audio m-line with a codec";
     return out;
   }
   out.valid = true;

@@ -40,9 +40,10 @@ void check_codec(const whip::RtpCodec &c) {
 }
 
 void check_summary(const whip::OfferSummary &s) {
-  // valid <=> no error, and a valid offer has a video codec (the 400 body needs the reason).
+  // valid <=> no error, and a valid offer has a video or an audio codec (the 400 body needs
+  // the reason).
   FUZZ_CHECK(s.valid == s.error.empty());
-  FUZZ_CHECK(!s.valid || !s.video.empty());
+  FUZZ_CHECK(!s.valid || !s.video.empty() || !s.audio.empty());
   for (const auto &c : s.video)
     check_codec(c);
   for (const auto &c : s.audio)

@@ -68,10 +68,15 @@ TEST(WhipCore, BadOffersSayWhy) {
   auto garbage = summarize_offer("hello world");
   EXPECT_FALSE(garbage.valid);
   EXPECT_FALSE(garbage.error.empty());
+  auto data_only = summarize_offer("v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n");
+  EXPECT_FALSE(data_only.valid);
+  EXPECT_NE(data_only.error.find("video or audio"), std::string::npos);
+  // Audio-only offers are recorded (keepup-record --audio opus|aac).
   auto audio_only =
       summarize_offer("v=0\r\nm=audio 9 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n");
-  EXPECT_FALSE(audio_only.valid);
-  EXPECT_NE(audio_only.error.find("video"), std::string::npos);
+  ASSERT_TRUE(audio_only.valid);
+  EXPECT_FALSE(pick_video(audio_only).has_value());
+  EXPECT_EQ(pick_audio(audio_only)->name, "OPUS");
   auto unknown = summarize_offer("v=0\nm=video 9 RTP/AVP 98\na=rtpmap:98 AV1/90000\n");
   ASSERT_TRUE(unknown.valid);
   EXPECT_FALSE(pick_video(unknown).has_value());
