@@ -19,6 +19,7 @@
 
 #include "json_schema_lite.hpp"
 #include "keepup_metas.hpp"
+#include "roi_frames.hpp"
 #include "test_util.hpp"
 #include "track_event_json.hpp"
 
@@ -29,57 +30,10 @@ namespace {
 constexpr GstClockTime kFrame = GST_SECOND / 30;
 const char *kCaps = "video/x-raw,format=BGR,width=640,height=360,framerate=30/1";
 
-struct Det {
-  double x, y, w, h;
-  const char *label = "car";
-  int class_id = 0;
-  int fresh = -1; // -1: no fresh field on the param
-};
+using Det = Roi;
 
 GstBuffer *frame(guint64 n, const std::vector<Det> &dets) {
-  const gsize size = 640 * 360 * 3;
-  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
-  GST_BUFFER_PTS(buf) = n * kFrame;
-  GST_BUFFER_DURATION(buf) = kFrame;
-  for (const Det &d : dets) {
-    auto *m = gst_buffer_add_video_region_of_interest_meta(
-        buf, d.label, static_cast<guint>(d.x), static_cast<guint>(d.y), static_cast<guint>(d.w),
-        static_cast<guint>(d.h));
-    GstStructure *p =
-        gst_structure_new("detection", "label", G_TYPE_STRING, d.label, "class-id", G_TYPE_INT,
-                          d.class_id, "confidence", G_TYPE_DOUBLE, 0.9, nullptr);
-    if (d.fresh >= 0)
-      gst_structure_set(p, "fresh", G_TYPE_BOOLEAN, d.fresh ? TRUE : FALSE, nullptr);
-    gst_video_region_of_interest_meta_add_param(m, p);
-  }
-  return buf;
-}
-
-struct Tracked {
-  guint64 id = 0;
-  gboolean predicted = FALSE;
-  guint x = 0;
-  bool has_speed = false;
-  double speed = 0, uncertainty = -1;
-};
-
-std::vector<Tracked> tracked(GstBuffer *buf) {
-  std::vector<Tracked> out;
-  gpointer state = nullptr;
-  while (GstMeta *m = gst_buffer_iterate_meta_filtered(
-             buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
-    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
-    Tracked t;
-    t.x = roi->x;
-    if (GstStructure *s = gst_video_region_of_interest_meta_get_param(roi, "tracking")) {
-      gst_structure_get_uint64(s, "track-id", &t.id);
-      gst_structure_get_boolean(s, "predicted", &t.predicted);
-      t.has_speed = gst_structure_get_double(s, "speed-kmh", &t.speed);
-      gst_structure_get_double(s, "speed-uncertainty-kmh", &t.uncertainty);
-    }
-    out.push_back(t);
-  }
-  return out;
+  return roi_frame(n, dets);
 }
 
 HarnessPtr tracker(const std::string &props) {

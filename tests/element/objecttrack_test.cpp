@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "keepup_metas.hpp"
+#include "roi_frames.hpp"
 #include "test_util.hpp"
 
 using namespace keepup::test;
@@ -28,53 +29,11 @@ struct Box {
 // A frame with one ROI meta per box, as yolodetect writes them.
 GstBuffer *frame_with(guint64 n, const std::vector<Box> &boxes, int fresh = -1,
                       gsize size = 640 * 360 * 3) {
-  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
-  gst_buffer_memset(buf, 0, 90, size);
-  GST_BUFFER_PTS(buf) = n * kFrame;
-  GST_BUFFER_DURATION(buf) = kFrame;
-  for (const Box &b : boxes) {
-    auto *m = gst_buffer_add_video_region_of_interest_meta(buf, "car", b.x, b.y, b.w, b.h);
-    gst_video_region_of_interest_meta_add_param(
-        m, gst_structure_new("detection", "label", G_TYPE_STRING, "car", "class-id", G_TYPE_INT, 0,
-                             "confidence", G_TYPE_DOUBLE, 0.9, nullptr));
-  }
-  if (fresh >= 0) {
-    GstStructure *s = keepup::gstmeta::add(buf, keepup::gstmeta::kInference);
-    gst_structure_set(s, "fresh", G_TYPE_BOOLEAN, fresh ? TRUE : FALSE, nullptr);
-  }
-  return buf;
-}
-
-struct Tracked {
-  guint x = 0, y = 0, w = 0, h = 0;
-  guint64 id = 0;
-  gboolean predicted = FALSE;
-  std::string state;
-  bool has_speed = false;
-  double speed = 0;
-};
-
-std::vector<Tracked> tracked(GstBuffer *buf) {
-  std::vector<Tracked> out;
-  gpointer state = nullptr;
-  while (GstMeta *m = gst_buffer_iterate_meta_filtered(
-             buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
-    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
-    Tracked t;
-    t.x = roi->x;
-    t.y = roi->y;
-    t.w = roi->w;
-    t.h = roi->h;
-    if (GstStructure *s = gst_video_region_of_interest_meta_get_param(roi, "tracking")) {
-      gst_structure_get_uint64(s, "track-id", &t.id);
-      gst_structure_get_boolean(s, "predicted", &t.predicted);
-      if (const gchar *st = gst_structure_get_string(s, "state"))
-        t.state = st;
-      t.has_speed = gst_structure_get_double(s, "speed-kmh", &t.speed);
-    }
-    out.push_back(t);
-  }
-  return out;
+  std::vector<Roi> rois;
+  for (const Box &b : boxes)
+    rois.push_back({static_cast<double>(b.x), static_cast<double>(b.y), static_cast<double>(b.w),
+                    static_cast<double>(b.h)});
+  return roi_frame(n, rois, fresh, size);
 }
 
 HarnessPtr tracker(const std::string &props) {
