@@ -1,214 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-trace-report: turns a stagelatency JSON-lines file into one self-contained HTML page
 // (inline SVG, no scripts, no network): per-stage time distributions, a timeline of gaps,
-// slow frames, drops and RSS, and every gap with its attribution.
+// slow frames, drops and RSS, and every gap with its attribution. Reading and rendering are
+// in trace_report.hpp (unit-tested, fuzzed as trace_report_jsonl).
 //
 //   keepup-trace-report run.jsonl [-o report.html]
-#include <nlohmann/json.hpp>
+#include "trace_report.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <initializer_list>
-#include <map>
-#include <sstream>
 #include <string>
-#include <vector>
 
-using nlohmann::json;
-
-namespace {
-
-std::string esc(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string fmt(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-// Horizontal bars on a log scale: p50 box to p95, whiskers to p99 and max.
-std::string distribution_svg(const json &stages) {
-  const int row = 26, left = 200, width = 900, plot = width - left - 20;
-  double lo = 1e9, hi = 0;
-  for (const auto &s : stages) {
-    lo = std::min(lo, std::max(0.001, s.value("p50_ms", 0.0)));
-    hi = std::max(hi, std::max(0.001, s.value("max_ms", 0.0)));
-  }
-  if (stages.empty() || hi <= 0)
-    return "<p>No stage data.</p>";
-  lo = std::pow(10, std::floor(std::log10(lo)));
-  hi = std::pow(10, std::ceil(std::log10(hi)));
-  if (hi <= lo)
-    hi = lo * 10;
-  auto x = [&](double ms) {
-    const double v = std::clamp(ms, lo, hi);
-    return left + plot * (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo));
-  };
-  const int height = static_cast<int>(stages.size()) * row + 40;
-  std::ostringstream o;
-  o << "<svg width='" << width << "' height='" << height
-    << "' font-family='sans-serif' font-size='12'>";
-  for (double t = lo; t <= hi * 1.001; t *= 10) {
-    o << "<line x1='" << x(t) << "' x2='" << x(t) << "' y1='10' y2='" << height - 25
-      << "' stroke='#ddd'/><text x='" << x(t) << "' y='" << height - 10 << "' text-anchor='middle'>"
-      << fmt(t, t < 1 ? 3 : 0) << " ms</text>";
-  }
-  int i = 0;
-  for (const auto &s : stages) {
-    const double y = 15 + i++ * row;
-    const std::string kind = s.value("kind", "processing");
-    const char *colour = kind == "processing" ? "#4a7fd4" : "#9aa5b1";
-    o << "<text x='" << left - 8 << "' y='" << y + 13 << "' text-anchor='end'>"
-      << esc(s.value("element", "?")) << "</text>";
-    o << "<line x1='" << x(s.value("p95_ms", 0.0)) << "' x2='" << x(s.value("max_ms", 0.0))
-      << "' y1='" << y + 9 << "' y2='" << y + 9 << "' stroke='#333'/>";
-    o << "<rect x='" << x(s.value("p50_ms", 0.0)) << "' y='" << y + 2 << "' width='"
-      << std::max(2.0, x(s.value("p95_ms", 0.0)) - x(s.value("p50_ms", 0.0)))
-      << "' height='14' fill='" << colour << "'><title>" << esc(s.value("element", "")) << ": p50 "
-      << fmt(s.value("p50_ms", 0.0)) << " ms, p95 " << fmt(s.value("p95_ms", 0.0)) << " ms, p99 "
-      << fmt(s.value("p99_ms", 0.0)) << " ms, max " << fmt(s.value("max_ms", 0.0))
-      << " ms</title></rect>";
-    o << "<line x1='" << x(s.value("p99_ms", 0.0)) << "' x2='" << x(s.value("p99_ms", 0.0))
-      << "' y1='" << y + 2 << "' y2='" << y + 16 << "' stroke='#c33' stroke-width='2'/>";
-  }
-  o << "</svg>";
-  return o.str();
-}
-
-struct Series {
-  std::string name;
-  std::vector<std::pair<double, double>> points;
-};
-
-// A time axis with gap bars, slow-frame ticks, and lines for RSS and drops.
-std::string timeline_svg(double t_end, const std::vector<json> &gaps, const std::vector<json> &slow,
-                         const Series &rss, const std::vector<Series> &drops) {
-  const int width = 900, left = 60, plot = width - left - 20, lane = 90;
-  const int height = lane * 3 + 60;
-  if (t_end <= 0)
-    t_end = 1;
-  auto x = [&](double t) { return left + plot * std::clamp(t / t_end, 0.0, 1.0); };
-  std::ostringstream o;
-  o << "<svg width='" << width << "' height='" << height
-    << "' font-family='sans-serif' font-size='12'>";
-  const char *titles[] = {"gaps (s) and slow frames", "RSS (MB)", "dropped (total)"};
-  for (int l = 0; l < 3; ++l) {
-    const int top = 10 + l * (lane + 10);
-    o << "<rect x='" << left << "' y='" << top << "' width='" << plot << "' height='" << lane
-      << "' fill='#fafafa' stroke='#ccc'/><text x='" << left + 4 << "' y='" << top + 14 << "'>"
-      << titles[l] << "</text>";
-  }
-  double max_gap = 0;
-  for (const auto &g : gaps)
-    max_gap = std::max(max_gap, g.value("gap_s", 0.0));
-  for (const auto &g : gaps) {
-    const double h = max_gap > 0 ? (lane - 20) * g.value("gap_s", 0.0) / max_gap : 0;
-    o << "<rect x='" << x(g.value("t", 0.0)) - 2 << "' y='" << 10 + lane - h
-      << "' width='4' height='" << h << "' fill='#d9534f'><title>" << esc(g.value("pad", ""))
-      << ": " << fmt(g.value("gap_s", 0.0)) << " s</title></rect>";
-  }
-  for (const auto &s : slow)
-    o << "<line x1='" << x(s.value("t", 0.0)) << "' x2='" << x(s.value("t", 0.0)) << "' y1='"
-      << 10 + lane - 8 << "' y2='" << 10 + lane << "' stroke='#f0ad4e' stroke-width='2'><title>"
-      << esc(s.value("element", "")) << " " << fmt(s.value("ms", 0.0), 1) << " ms</title></line>";
-  auto polyline = [&](const Series &s, int top, double max_v, const char *colour) {
-    if (s.points.empty() || max_v <= 0)
-      return;
-    o << "<polyline fill='none' stroke='" << colour << "' stroke-width='2' points='";
-    for (const auto &[t, v] : s.points)
-      o << x(t) << "," << top + lane - (lane - 20) * v / max_v << " ";
-    o << "'><title>" << esc(s.name) << "</title></polyline>";
-  };
-  double max_rss = 0;
-  for (const auto &[t, v] : rss.points)
-    max_rss = std::max(max_rss, v);
-  polyline(rss, 10 + lane + 10, max_rss, "#4a7fd4");
-  o << "<text x='" << left - 4 << "' y='" << 10 + lane + 10 + 24 << "' text-anchor='end'>"
-    << fmt(max_rss, 0) << "</text>";
-  double max_drop = 0;
-  for (const auto &d : drops)
-    for (const auto &[t, v] : d.points)
-      max_drop = std::max(max_drop, v);
-  const char *colours[] = {"#5cb85c", "#8e44ad", "#e67e22", "#16a085"};
-  for (size_t i = 0; i < drops.size(); ++i)
-    polyline(drops[i], 10 + 2 * (lane + 10), max_drop, colours[i % 4]);
-  o << "<text x='" << left - 4 << "' y='" << 10 + 2 * (lane + 10) + 24 << "' text-anchor='end'>"
-    << fmt(max_drop, 0) << "</text>";
-  for (int i = 0; i <= 10; ++i) {
-    const double t = t_end * i / 10;
-    o << "<text x='" << x(t) << "' y='" << height - 8 << "' text-anchor='middle'>" << fmt(t, 1)
-      << " s</text>";
-  }
-  o << "</svg>";
-  return o.str();
-}
-
-// The fields the report reads, with the JSON type each must have when present. A record
-// with another type there (a line that is not an object, "t":"soon", stages not a list)
-// would throw from json::value() while rendering: such lines are skipped instead.
-bool fields_ok(const json &j, std::initializer_list<const char *> numbers,
-               std::initializer_list<const char *> strings) {
-  if (!j.is_object())
-    return false;
-  for (const char *k : numbers)
-    if (j.contains(k) && !j[k].is_number())
-      return false;
-  for (const char *k : strings)
-    if (j.contains(k) && !j[k].is_string())
-      return false;
-  return true;
-}
-
-bool stages_ok(const json &stages, std::initializer_list<const char *> numbers) {
-  if (!stages.is_array())
-    return false;
-  for (const auto &s : stages)
-    if (!fields_ok(s, numbers, {"element", "kind"}))
-      return false;
-  return true;
-}
-
-// Checks a record and gives a gap without "stages" an empty list. False: skip the line.
-bool usable_record(json &j) {
-  if (!fields_ok(j, {"t", "gap_s", "idle_s", "rss_mb", "dropped", "ms"},
-                 {"type", "element", "pad", "src"}))
-    return false;
-  const std::string type = j.value("type", "");
-  if (type == "summary" && j.contains("stages"))
-    return stages_ok(j["stages"], {"buffers", "fps", "mean_ms", "p50_ms", "p95_ms", "p99_ms",
-                                   "max_ms", "share", "max_gap_ms"});
-  if (type == "gap") {
-    if (!j.contains("stages"))
-      j["stages"] = json::array();
-    return stages_ok(j["stages"], {"s"});
-  }
-  return true;
-}
-
-} // namespace
+namespace tr = keepup::trace_report;
 
 int main(int argc, char **argv) {
   std::string in, out = "report.html";
@@ -235,105 +38,30 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "cannot read %s\n", in.c_str());
     return 1;
   }
-  json last_summary;
-  std::vector<json> gaps, slow;
-  Series rss{"RSS", {}};
-  std::map<std::string, Series> drops;
-  double t_end = 0;
-  std::string line;
+  tr::Report report;
+  std::string text;
   int lineno = 0, bad = 0;
-  while (std::getline(f, line)) {
+  while (std::getline(f, text)) {
     ++lineno;
-    if (line.empty())
-      continue;
-    json j;
-    try {
-      j = json::parse(line);
-    } catch (const std::exception &e) {
-      if (++bad <= 3)
-        std::fprintf(stderr, "%s:%d: not JSON (%s), skipped\n", in.c_str(), lineno, e.what());
-      continue;
-    }
-    if (!usable_record(j)) {
-      if (++bad <= 3)
-        std::fprintf(stderr, "%s:%d: not a stagelatency record (wrong field types), skipped\n",
-                     in.c_str(), lineno);
-      continue;
-    }
-    const std::string type = j.value("type", "");
-    t_end = std::max(t_end, j.value("t", 0.0));
-    if (type == "summary")
-      last_summary = j;
-    else if (type == "gap")
-      gaps.push_back(j);
-    else if (type == "slow" || type == "critical")
-      slow.push_back(j);
-    else if (type == "memory")
-      rss.points.emplace_back(j.value("t", 0.0), j.value("rss_mb", 0.0));
-    else if (type == "drops") {
-      auto &s = drops[j.value("element", "?")];
-      s.name = j.value("element", "?");
-      s.points.emplace_back(j.value("t", 0.0), j.value("dropped", 0.0));
-    }
+    tr::Line line = tr::read_line(text);
+    if (line.kind == tr::Line::Kind::record)
+      report.add(line.record);
+    else if (line.kind != tr::Line::Kind::blank && ++bad <= 3)
+      std::fprintf(stderr, "%s:%d: %s, skipped\n", in.c_str(), lineno, line.reason.c_str());
   }
   if (bad > 3)
     std::fprintf(stderr, "%s: %d lines skipped in all\n", in.c_str(), bad);
-  if (lineno == 0 || (last_summary.is_null() && gaps.empty() && rss.points.empty())) {
+  if (lineno == 0 || report.empty()) {
     std::fprintf(stderr, "%s holds no stagelatency records\n", in.c_str());
     return 1;
   }
-  const json stages = last_summary.is_null() ? json::array() : last_summary["stages"];
-  std::vector<Series> drop_series;
-  for (auto &[name, s] : drops)
-    drop_series.push_back(s);
-
-  std::ostringstream h;
-  h << "<!DOCTYPE html><html><head><meta charset='utf-8'><title>stagelatency report</title>"
-       "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:"
-       "collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-       "td:first-child,th:first-child{text-align:left}.gap{font-family:monospace}</style>"
-       "</head><body><h1>stagelatency report</h1>";
-  h << "<p>" << esc(in) << ": " << fmt(t_end, 1) << " s, " << stages.size() << " stages, "
-    << gaps.size() << " gaps, " << slow.size() << " slow/critical frames";
-  if (!rss.points.empty()) {
-    double peak = 0;
-    for (const auto &[t, v] : rss.points)
-      peak = std::max(peak, v);
-    h << ", peak RSS " << fmt(peak, 0) << " MB";
-  }
-  h << ".</p><h2>Stages, slowest first</h2><table><tr><th>stage</th><th>kind</th>"
-       "<th>buffers</th><th>fps</th><th>mean ms</th><th>p50</th><th>p95</th><th>p99</th>"
-       "<th>max</th><th>share</th><th>max gap ms</th></tr>";
-  for (const auto &s : stages)
-    h << "<tr><td>" << esc(s.value("element", "")) << "</td><td>" << esc(s.value("kind", ""))
-      << "</td><td>" << fmt(s.value("buffers", 0.0), 0) << "</td><td>"
-      << fmt(s.value("fps", 0.0), 1) << "</td><td>" << fmt(s.value("mean_ms", 0.0)) << "</td><td>"
-      << fmt(s.value("p50_ms", 0.0)) << "</td><td>" << fmt(s.value("p95_ms", 0.0)) << "</td><td>"
-      << fmt(s.value("p99_ms", 0.0)) << "</td><td>" << fmt(s.value("max_ms", 0.0)) << "</td><td>"
-      << fmt(100 * s.value("share", 0.0), 1) << "%</td><td>" << fmt(s.value("max_gap_ms", 0.0), 1)
-      << "</td></tr>";
-  h << "</table><h2>Per-stage time distributions</h2><p>Exclusive time per buffer, log scale: "
-       "box p50&ndash;p95, red tick p99, whisker to max. Grey: queues and sinks (waiting).</p>"
-    << distribution_svg(stages) << "<h2>Timeline</h2>"
-    << timeline_svg(t_end, gaps, slow, rss, drop_series) << "<h2>Gaps</h2>";
-  if (gaps.empty())
-    h << "<p>No gap over gap-ms.</p>";
-  for (const auto &g : gaps) {
-    h << "<p class='gap'>" << fmt(g.value("t", 0.0), 2) << " s: GAP " << fmt(g.value("gap_s", 0.0))
-      << " s at " << esc(g.value("pad", "")) << " &mdash; ";
-    for (const auto &s : g["stages"])
-      h << esc(s.value("element", "")) << " " << esc(s.value("kind", "")) << " "
-        << fmt(s.value("s", 0.0)) << " s, ";
-    h << "upstream idle " << fmt(g.value("idle_s", 0.0)) << " s (src: " << esc(g.value("src", ""))
-      << ")</p>";
-  }
-  h << "</body></html>\n";
   std::ofstream o(out);
-  o << h.str();
+  o << tr::render_html(report, in);
   if (!o) {
     std::fprintf(stderr, "cannot write %s\n", out.c_str());
     return 1;
   }
-  std::printf("wrote %s (%zu stages, %zu gaps)\n", out.c_str(), stages.size(), gaps.size());
+  std::printf("wrote %s (%zu stages, %zu gaps)\n", out.c_str(), report.stages().size(),
+              report.gaps.size());
   return 0;
 }
