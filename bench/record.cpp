@@ -3,10 +3,14 @@
 // on loopback:
 //   1. time from POST to the first recorded frame, first and second session of one server;
 //   2. the server's CPU per recorded stream, H.264 passthrough (the anchor) vs VP8 transcode;
-//   3. concurrent 720p30 passthrough sessions (1, 2, 4, 6, 8) with every file valid.
-// The publishers' own encoding shares the 2 cores: part 3 measures the whole machine.
+//   3. concurrent 720p30 passthrough sessions (1, 2, 4, 6, 8) with every file valid;
+//   4. the server's CPU per 720p30 session with Opus audio: Opus passthrough (the anchor) vs
+//      --audio aac (decode + AAC-LC encode);
+//   5. --max concurrent 720p30 sessions with audio, every file decoding (ffmpeg) with both
+//      streams (ffprobe).
+// The publishers' own encoding shares the 2 cores: parts 3 and 5 measure the whole machine.
 //
-//   keepup-bench-record [--seconds 10] [--max 8]
+//   keepup-bench-record [--seconds 10] [--max 8] [--audio-only]   (--audio-only: parts 4, 5)
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 
@@ -93,9 +97,13 @@ struct Server {
   std::string dir;
   int port = 0;
   GPid pid = 0;
-  explicit Server(const std::string &d) : dir(d), port(free_port()) {
-    pid = spawn({bin("keepup-record"), "--listen", "127.0.0.1:" + std::to_string(port),
-                 "--output-dir", dir, "--ice-address", "127.0.0.1"});
+  explicit Server(const std::string &d, std::vector<std::string> extra = {})
+      : dir(d), port(free_port()) {
+    std::vector<std::string> args = {
+        bin("keepup-record"), "--listen", "127.0.0.1:" + std::to_string(port), "--output-dir", dir,
+        "--ice-address",      "127.0.0.1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid = spawn(args);
     for (int i = 0; i < 300 && get(url("/status")).empty(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -112,10 +120,44 @@ struct Server {
 };
 
 GPid publisher(const Server &s, const std::string &stream, int seconds,
-               const std::string &codec = "h264") {
-  return spawn({bin("keepup-whip-publish"), s.url("/whip/" + stream), "--seconds",
-                std::to_string(seconds), "--codec", codec, "--size", "1280x720", "--ice-address",
-                "127.0.0.1"});
+               const std::string &codec = "h264", bool audio = false) {
+  std::vector<std::string> args = {bin("keepup-whip-publish"),
+                                   s.url("/whip/" + stream),
+                                   "--seconds",
+                                   std::to_string(seconds),
+                                   "--codec",
+                                   codec,
+                                   "--size",
+                                   "1280x720",
+                                   "--ice-address",
+                                   "127.0.0.1"};
+  if (audio)
+    args.push_back("--audio");
+  return spawn(args);
+}
+
+// The output of a command (stdout and stderr), empty when it cannot run.
+std::string command_output(std::vector<std::string> args) {
+  std::vector<gchar *> argv;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  gchar *out = nullptr, *err = nullptr;
+  std::string text;
+  if (g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out, &err,
+                   nullptr, nullptr))
+    text = std::string(out ? out : "") + (err ? err : "");
+  g_free(out);
+  g_free(err);
+  return text;
+}
+
+// A recording with a video and an audio stream that ffmpeg decodes without an error.
+bool valid_with_audio(const std::string &path) {
+  const std::string types = command_output({"/usr/bin/ffprobe", "-v", "error", "-show_entries",
+                                            "stream=codec_type", "-of", "csv=p=0", path});
+  return types.find("video") != std::string::npos && types.find("audio") != std::string::npos &&
+         command_output({"/usr/bin/ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"}).empty();
 }
 
 // Frames in a recording (decoded fully), -1 when it does not decode.
@@ -167,18 +209,7 @@ std::string fresh_dir(const std::string &name) {
   return dir;
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
-  gst_init(&argc, &argv);
-  int seconds = 10, max_sessions = 8;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string(argv[i]) == "--seconds")
-      seconds = std::max(4, std::atoi(argv[i + 1]));
-    else if (std::string(argv[i]) == "--max")
-      max_sessions = std::max(1, std::atoi(argv[i + 1]));
-  }
-
+void video_parts(int seconds, int max_sessions) {
   // 1. POST -> first recorded frame, two sessions of one server.
   {
     Server server(fresh_dir("latency"));
@@ -247,5 +278,79 @@ int main(int argc, char **argv) {
                 100.0 * min_frames / (seconds * 30.0));
     std::fflush(stdout);
   }
+}
+
+void audio_parts(int seconds, int max_sessions) {
+  // 4. Server CPU per session with audio: Opus passthrough (anchor) vs AAC.
+  std::printf("\nserver CPU per 720p30 H.264 + Opus session, %d s each\n", seconds);
+  std::printf("  %-30s %10s %12s %10s %8s\n", "audio", "cpu s", "% of a core", "vs anchor",
+              "valid");
+  double anchor = 0;
+  for (const char *mode : {"opus", "aac"}) {
+    const std::string dir = fresh_dir(std::string("audio-") + mode);
+    double used = 0;
+    {
+      Server server(dir, {"--audio", mode});
+      const double before = cpu_seconds(server.pid);
+      GPid pub = publisher(server, "cpu", seconds, "h264", true);
+      wait_exit(pub);
+      used = cpu_seconds(server.pid) - before;
+    }
+    if (anchor == 0)
+      anchor = used;
+    const auto recs = recordings(dir);
+    const bool ok = recs.size() == 1 && valid_with_audio(recs[0]);
+    std::printf("  %-30s %10.2f %11.1f%% %10.2f %8s\n",
+                std::string(mode) == "opus" ? "Opus passthrough" : "Opus -> AAC-LC (--audio aac)",
+                used, used / seconds * 100.0, used / anchor, ok ? "yes" : "NO");
+    std::fflush(stdout);
+  }
+
+  // 5. Concurrent sessions with audio, every file valid with both streams.
+  const int n = max_sessions;
+  const std::string dir = fresh_dir("audio-n" + std::to_string(n));
+  double server_cpu = 0;
+  {
+    Server server(dir);
+    const double before = cpu_seconds(server.pid);
+    std::vector<GPid> pubs;
+    for (int i = 0; i < n; ++i)
+      pubs.push_back(publisher(server, "a" + std::to_string(i), seconds, "h264", true));
+    for (GPid p : pubs)
+      wait_exit(p);
+    server_cpu = cpu_seconds(server.pid) - before;
+  }
+  const auto recs = recordings(dir);
+  int valid = 0, min_frames = recs.empty() ? 0 : 1 << 30;
+  for (const auto &r : recs) {
+    if (valid_with_audio(r))
+      ++valid;
+    min_frames = std::min(min_frames, std::max(0, decoded_frames(r)));
+  }
+  std::printf("\n%d concurrent 720p30 H.264 + Opus sessions (publishers on the same 2 cores)\n", n);
+  std::printf("  files valid with video and audio: %d/%d, min video frames %d (%.0f%% of 30 fps x "
+              "%d s), server CPU %.1f%% of a core per session\n",
+              valid, n, min_frames, 100.0 * min_frames / (seconds * 30.0), seconds,
+              server_cpu / seconds * 100.0 / n);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  int seconds = 10, max_sessions = 8;
+  bool audio_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--audio-only")
+      audio_only = true;
+    else if (a == "--seconds" && i + 1 < argc)
+      seconds = std::max(4, std::atoi(argv[++i]));
+    else if (a == "--max" && i + 1 < argc)
+      max_sessions = std::max(1, std::atoi(argv[++i]));
+  }
+  if (!audio_only)
+    video_parts(seconds, max_sessions);
+  audio_parts(seconds, max_sessions);
   return 0;
 }

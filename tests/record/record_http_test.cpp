@@ -14,6 +14,7 @@
 #include <utime.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <clocale>
 #include <cmath>
 #include <fstream>
@@ -323,7 +324,86 @@ std::map<std::string, double> parse_metrics(const std::string &text, std::string
   return out;
 }
 
+// A WHIP endpoint that answers every request with 307 to `target` (its own thread and loop).
+class Redirector {
+public:
+  explicit Redirector(std::string target) : target_(std::move(target)), port_(free_port()) {
+    ctx_ = g_main_context_new();
+    loop_ = g_main_loop_new(ctx_, FALSE);
+    std::mutex m;
+    std::condition_variable cv;
+    bool ready = false;
+    thread_ = std::thread([&, this]() {
+      g_main_context_push_thread_default(ctx_);
+      SoupServer *server = soup_server_new(nullptr, nullptr);
+      soup_server_add_handler(
+          server, nullptr,
+          [](SoupServer *, SoupServerMessage *msg, const char *, GHashTable *, gpointer d) {
+            soup_server_message_set_redirect(msg, SOUP_STATUS_TEMPORARY_REDIRECT,
+                                             static_cast<Redirector *>(d)->target_.c_str());
+          },
+          this, nullptr);
+      soup_server_listen_local(server, static_cast<guint>(port_), SOUP_SERVER_LISTEN_IPV4_ONLY,
+                               nullptr);
+      {
+        std::lock_guard<std::mutex> lk(m);
+        ready = true;
+      }
+      cv.notify_one();
+      g_main_loop_run(loop_);
+      soup_server_disconnect(server);
+      g_object_unref(server);
+      g_main_context_pop_thread_default(ctx_);
+    });
+    std::unique_lock<std::mutex> lk(m);
+    cv.wait(lk, [&]() { return ready; });
+  }
+  ~Redirector() {
+    g_main_context_invoke(
+        ctx_,
+        [](gpointer d) -> gboolean {
+          g_main_loop_quit(static_cast<GMainLoop *>(d));
+          return G_SOURCE_REMOVE;
+        },
+        loop_);
+    thread_.join();
+    g_main_loop_unref(loop_);
+    g_main_context_unref(ctx_);
+  }
+  std::string url(const std::string &path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+private:
+  std::string target_;
+  int port_;
+  GMainContext *ctx_ = nullptr;
+  GMainLoop *loop_ = nullptr;
+  std::thread thread_;
+};
+
 } // namespace
+
+// keepup-whip-publish follows a 307 on its POST, and the session URL (DELETE, PATCH) is
+// resolved against where the POST ended up.
+TEST(RecordHttp, PublisherFollowsATemporaryRedirect) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Cleanup clean{out};
+  Server server(out);
+  Redirector front(server.url("/whip/moved"));
+  const Outcome p = run({bin("keepup-whip-publish"), front.url("/whip/cam"), "--seconds", "2",
+                         "--ice-address", "127.0.0.1", "--size", "320x240", "--trickle"});
+  ASSERT_TRUE(p.ok) << p.out << server.output();
+  EXPECT_NE(p.out.find("redirected (307) to " + server.url("/whip/moved")), std::string::npos)
+      << p.out;
+  EXPECT_NE(p.out.find("(session " + server.url("/whip/moved/")), std::string::npos) << p.out;
+  EXPECT_NE(server.output().find("ending (DELETE)"), std::string::npos) << server.output();
+  EXPECT_NE(server.output().find("trickled"), std::string::npos) << server.output();
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_NE(recs[0].find("/moved-"), std::string::npos);
+}
 
 // A publisher that trickles its candidates (PATCH) is recorded, and the server took them.
 TEST(RecordHttp, TricklingPublisherIsRecorded) {
