@@ -5,6 +5,8 @@
 // (SIGKILL of a recording gst-launch-1.0) followed by recovery.
 #include "test_util.hpp"
 
+#include "file_exists.hpp"
+
 #include <gst/app/gstappsink.h>
 
 #include <csignal>
@@ -69,10 +71,7 @@ uint64_t file_size(const std::string &path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
-bool exists(const std::string &path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
+using keepup::file_exists;
 
 std::vector<uint8_t> read_file(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
@@ -142,17 +141,17 @@ TEST(TsRecordSink, OddBufferEdgesTempNameThenFinalNameAfterEos) {
     pos += len;
   }
   wait_written(h);
-  EXPECT_TRUE(exists(temp_path));
+  EXPECT_TRUE(file_exists(temp_path));
   EXPECT_GT(file_size(temp_path), 0u) << "written through while recording";
   EXPECT_EQ(file_size(temp_path) % kPacket, 0u);
-  EXPECT_FALSE(exists(final_path));
+  EXPECT_FALSE(file_exists(final_path));
   while (pos < ts.size()) {
     const size_t len = std::min(chunks[c++ % 7], ts.size() - pos);
     ASSERT_EQ(push_bytes(h, ts.data() + pos, len), GST_FLOW_OK);
     pos += len;
   }
   ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
-  EXPECT_FALSE(exists(temp_path));
+  EXPECT_FALSE(file_exists(temp_path));
   EXPECT_EQ(read_file(final_path), ts) << "every byte, in order, across odd buffer edges";
 
   auto finished = tap.take(GST_MESSAGE_ELEMENT);
@@ -229,7 +228,7 @@ TEST(TsRecordSink, RotatesOnlyAtRandomAccessPointsWithPatPmtFirst) {
     gchar *name = g_strdup_printf("r-%03d.ts", i);
     const std::string f = dir.file(name);
     g_free(name);
-    if (!exists(f))
+    if (!file_exists(f))
       break;
     files.push_back(f);
   }
@@ -277,8 +276,8 @@ TEST(TsRecordSink, RotatesByPcrDuration) {
     EXPECT_LE(duration, 1600 * GST_MSECOND) << "cut at the first keyframe after 1 s";
   }
   BusTap::unref_all(finished);
-  EXPECT_TRUE(exists(dir.file("t-0.ts")));
-  EXPECT_TRUE(exists(dir.file("t-1.ts")));
+  EXPECT_TRUE(file_exists(dir.file("t-0.ts")));
+  EXPECT_TRUE(file_exists(dir.file("t-1.ts")));
 }
 
 TEST(TsRecordSink, M2tsPacketsOf192Bytes) {
@@ -302,7 +301,7 @@ TEST(TsRecordSink, M2tsPacketsOf192Bytes) {
               GST_FLOW_OK);
   ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
   EXPECT_EQ(read_file(dir.file("a.m2ts")), m2ts);
-  EXPECT_FALSE(exists(dir.file("a.recording.ts")));
+  EXPECT_FALSE(file_exists(dir.file("a.recording.ts")));
 }
 
 TEST(TsRecordSink, StatsHaveEveryDocumentedField) {
@@ -397,8 +396,8 @@ TEST(TsRecordSink, LocationChangeWhileRecordingIsRefused) {
   g_clear_error(&err);
   BusTap::unref_all(warnings);
   ASSERT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
-  EXPECT_TRUE(exists(loc));
-  EXPECT_FALSE(exists(dir.file("other.ts")));
+  EXPECT_TRUE(file_exists(loc));
+  EXPECT_FALSE(file_exists(dir.file("other.ts")));
 }
 
 TEST(TsRecordSink, GarbageInputIsWrongType) {
@@ -462,8 +461,8 @@ TEST_F(TsRecordSinkFullDisk, EnospcFinishesAValidFileAndSaysSo) {
       << err->message;
   EXPECT_NE(std::string(err->message).find("no space left"), std::string::npos) << err->message;
   g_clear_error(&err);
-  ASSERT_TRUE(exists(loc)) << "finished under its final name";
-  EXPECT_FALSE(exists(dir.file("full.recording.ts")));
+  ASSERT_TRUE(file_exists(loc)) << "finished under its final name";
+  EXPECT_FALSE(file_exists(dir.file("full.recording.ts")));
   const uint64_t size = file_size(loc);
   EXPECT_GT(size, 500u * 1024);
   EXPECT_EQ(size % kPacket, 0u) << "whole packets only";
@@ -485,7 +484,7 @@ TEST_F(TsRecordSinkFullDisk, MinFreeBytesStopsEarlyAndTellsHowMuchIsLeft) {
   EXPECT_TRUE(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NO_SPACE_LEFT));
   EXPECT_NE(std::string(err->message).find("left on"), std::string::npos) << err->message;
   g_clear_error(&err);
-  EXPECT_TRUE(exists(loc));
+  EXPECT_TRUE(file_exists(loc));
   EXPECT_LE(file_size(loc), 1024u * 1024 - 524288);
   EXPECT_EQ(file_size(loc) % kPacket, 0u);
 }
@@ -537,8 +536,8 @@ TEST(TsRecordSinkCrash, KilledRecordingIsRecoveredByCliAndByTheNextStart) {
   g_spawn_close_pid(pid);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the recorder must have been killed, not have exited";
 
-  ASSERT_TRUE(exists(temp)) << "the temp file survives the kill";
-  EXPECT_FALSE(exists(loc));
+  ASSERT_TRUE(file_exists(temp)) << "the temp file survives the kill";
+  EXPECT_FALSE(file_exists(loc));
   EXPECT_GT(file_size(temp), 20u * 1024) << "data reached the disk while recording";
 
   // The command-line tool.
@@ -553,7 +552,7 @@ TEST(TsRecordSinkCrash, KilledRecordingIsRecoveredByCliAndByTheNextStart) {
   EXPECT_TRUE(g_spawn_check_wait_status(cli_status, nullptr)) << out;
   g_free(out);
   const std::string by_cli = dir.file("cam.recovered-1.ts");
-  ASSERT_TRUE(exists(by_cli));
+  ASSERT_TRUE(file_exists(by_cli));
   std::string error;
   const int frames = decoded_frames(by_cli, error);
   EXPECT_EQ(error, "");
@@ -574,8 +573,8 @@ TEST(TsRecordSinkCrash, KilledRecordingIsRecoveredByCliAndByTheNextStart) {
   EXPECT_EQ(err, nullptr) << (err ? err->message : "");
   g_clear_error(&err);
   const std::string by_element = dir.file("cam.recovered-2.ts");
-  ASSERT_TRUE(exists(by_element)) << "recovered at start";
-  EXPECT_FALSE(exists(temp));
+  ASSERT_TRUE(file_exists(by_element)) << "recovered at start";
+  EXPECT_FALSE(file_exists(temp));
   EXPECT_EQ(decoded_frames(by_element, error), frames);
   EXPECT_EQ(error, "");
   EXPECT_EQ(decoded_frames(loc, error), 15) << "and the new recording finished normally";
@@ -674,8 +673,8 @@ TEST(TsRecover, SyncBytesAloneRandomPacketsAndTablesAloneAreRefused) {
     const CliRun r = run_cli({recover_cli(), in, "-o", out});
     EXPECT_EQ(r.status, 1) << r.out << r.err;
     EXPECT_NE(r.err.find(found), std::string::npos) << r.err;
-    EXPECT_FALSE(exists(out)) << "no output file";
-    EXPECT_FALSE(exists(out + ".partial"));
+    EXPECT_FALSE(file_exists(out)) << "no output file";
+    EXPECT_FALSE(file_exists(out + ".partial"));
   }
 }
 
@@ -695,7 +694,7 @@ TEST(TsRecover, AStreamAfterMegabytesOfZerosOrCutShortIsRecoveredAndDecodesClean
     const CliRun r = run_cli({recover_cli(), in, "-o", out});
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("access units"), std::string::npos) << r.out;
-    ASSERT_TRUE(exists(out));
+    ASSERT_TRUE(file_exists(out));
     std::string said;
     EXPECT_TRUE(ffmpeg_silent(out, said)) << said;
     std::string error;
@@ -826,7 +825,7 @@ TEST(TsRecordSink, FlushStartDoesNotWaitForAStuckDisk) {
   EXPECT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE)));
   h.reset(); // stop: the recording is finished once the pipe is drained
   EXPECT_EQ(disk.wait_drained(), 2 * block) << "the waiting block was queued, not dropped";
-  EXPECT_TRUE(exists(dir.file("stuck.ts"))) << "finished and renamed at stop";
+  EXPECT_TRUE(file_exists(dir.file("stuck.ts"))) << "finished and renamed at stop";
 }
 
 TEST(TsRecordSink, FlushStartDuringEosDoesNotWaitForAStuckDiskAndStopFinishes) {
@@ -849,7 +848,7 @@ TEST(TsRecordSink, FlushStartDuringEosDoesNotWaitForAStuckDiskAndStopFinishes) {
 
   std::future<gboolean> flushed;
   const bool prompt = flush_start_returns_promptly(h.get(), flushed);
-  const bool renamed_while_stuck = exists(dir.file("eos.ts"));
+  const bool renamed_while_stuck = file_exists(dir.file("eos.ts"));
   disk.drain();
   EXPECT_TRUE(prompt) << "flush-start waited for the stuck writer to finish the file";
   EXPECT_TRUE(flushed.get());
@@ -859,6 +858,6 @@ TEST(TsRecordSink, FlushStartDuringEosDoesNotWaitForAStuckDiskAndStopFinishes) {
   EXPECT_TRUE(gst_harness_push_event(h.get(), gst_event_new_flush_stop(TRUE)));
   h.reset(); // stop waits for the finish the flush interrupted
   EXPECT_EQ(disk.wait_drained(), block);
-  EXPECT_TRUE(exists(dir.file("eos.ts"))) << "finished and renamed all the same";
-  EXPECT_FALSE(exists(dir.file("eos.recording.ts")));
+  EXPECT_TRUE(file_exists(dir.file("eos.ts"))) << "finished and renamed all the same";
+  EXPECT_FALSE(file_exists(dir.file("eos.recording.ts")));
 }
