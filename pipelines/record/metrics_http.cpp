@@ -107,6 +107,25 @@ double json_number(const nlohmann::json &j, const char *key) {
   return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
+// One session's counters into `t`: its /status numbers, `bytes`, its last RTP statistics.
+void add_session(RouteState::Totals &t, const nlohmann::json &j, double bytes,
+                 const RtpStats *rtp) {
+  t.bytes += bytes;
+  t.frames_in += json_number(j, "frames_in");
+  t.frames_out += json_number(j, "frames_out");
+  t.frames_dropped += json_number(j, "frames_dropped");
+  t.audio_in += json_number(j, "audio_packets_in");
+  t.audio_out += json_number(j, "audio_packets");
+  t.audio_filled += json_number(j, "audio_packets_filled");
+  if (rtp) {
+    t.packets_received += rtp->packets_received;
+    t.packets_lost += rtp->packets_lost;
+    t.nack_sent += rtp->nack_sent;
+    t.pli_sent += rtp->pli_sent;
+    t.fir_sent += rtp->fir_sent;
+  }
+}
+
 void observe_first_frame(RouteState &st, Session &s) {
   if (s.first_frame_ms >= 0 && st.ttff_seen.insert(s.id).second)
     st.time_to_first_frame.observe(s.first_frame_ms / 1000.0);
@@ -119,23 +138,11 @@ void session_finished(App &app, Session &s, bool has_file) {
     return;
   RouteState &st = *app.route_state;
   st.sessions_ended[reason_label(s.end_reason)] += 1;
-  const nlohmann::json j = session_status(s);
-  RouteState::Totals &t = st.finished;
-  t.bytes += has_file ? static_cast<double>(s.bytes) : 0.0;
-  t.frames_in += json_number(j, "frames_in");
-  t.frames_out += json_number(j, "frames_out");
-  t.frames_dropped += json_number(j, "frames_dropped");
-  t.audio_in += json_number(j, "audio_packets_in");
-  t.audio_out += json_number(j, "audio_packets");
-  t.audio_filled += json_number(j, "audio_packets_filled");
-  if (auto it = st.rtp.find(s.id); it != st.rtp.end()) {
-    t.packets_received += it->second.packets_received;
-    t.packets_lost += it->second.packets_lost;
-    t.nack_sent += it->second.nack_sent;
-    t.pli_sent += it->second.pli_sent;
-    t.fir_sent += it->second.fir_sent;
-    st.rtp.erase(it);
-  }
+  const auto rtp = st.rtp.find(s.id);
+  add_session(st.finished, session_status(s), has_file ? static_cast<double>(s.bytes) : 0.0,
+              rtp == st.rtp.end() ? nullptr : &rtp->second);
+  if (rtp != st.rtp.end())
+    st.rtp.erase(rtp);
   observe_first_frame(st, s);
   st.ttff_seen.erase(s.id);
 }
@@ -152,22 +159,11 @@ std::string metrics_text(App &app) {
   for (const auto &[id, s] : app.sessions) {
     const nlohmann::json j = session_status(*s);
     by_phase[phase_name(s->phase())] += 1;
-    t.bytes += json_number(j, "bytes_written");
-    t.frames_in += json_number(j, "frames_in");
-    t.frames_out += json_number(j, "frames_out");
-    t.frames_dropped += json_number(j, "frames_dropped");
-    t.audio_in += json_number(j, "audio_packets_in");
-    t.audio_out += json_number(j, "audio_packets");
-    t.audio_filled += json_number(j, "audio_packets_filled");
-    if (auto it = st.rtp.find(id); it != st.rtp.end()) {
-      t.packets_received += it->second.packets_received;
-      t.packets_lost += it->second.packets_lost;
-      t.nack_sent += it->second.nack_sent;
-      t.pli_sent += it->second.pli_sent;
-      t.fir_sent += it->second.fir_sent;
-      t.fir_sent += it->second.fir_sent;
-      jitter.push_back({{{"session", id}, {"stream", s->stream}}, it->second.jitter_s});
-    }
+    const auto rtp = st.rtp.find(id);
+    add_session(t, j, json_number(j, "bytes_written"),
+                rtp == st.rtp.end() ? nullptr : &rtp->second);
+    if (rtp != st.rtp.end())
+      jitter.push_back({{{"session", id}, {"stream", s->stream}}, rtp->second.jitter_s});
     observe_first_frame(st, *s);
   }
   w.family("keepup_record_sessions_active", Type::kGauge, "Live WHIP sessions by phase.");
