@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <clocale>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -146,6 +147,9 @@ bool parse(int argc, char **argv, Options &o) {
 
 int main(int argc, char **argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  // The user's locale for what people read (the log); machine output (/status, /metrics,
+  // /recordings) is nlohmann JSON and std::to_chars, the same under any locale.
+  std::setlocale(LC_ALL, "");
   App app;
   const bool parsed = parse(argc, argv, app.opt);
   if (!parsed || app.opt.help) {

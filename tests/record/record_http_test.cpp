@@ -484,6 +484,12 @@ TEST(RecordHttp, StatusParsesUnderACommaDecimalLocale) {
   Server server(out, {}, {"LOCPATH=" + locales, "LC_ALL=de_DE.UTF-8"});
   const Outcome p = publish(server, "cam", 3);
   ASSERT_TRUE(p.ok) << p.out << server.output();
+  // The server runs in the locale (its human log has a decimal comma), so a printf-style
+  // number in the machine output would show here.
+  ASSERT_TRUE(server.wait_for("ended after ")) << server.output();
+  const std::string log = server.output();
+  const auto ended = log.find("ended after ");
+  EXPECT_NE(log.substr(ended, 20).find(','), std::string::npos) << log.substr(ended, 40);
   const auto status =
       nlohmann::json::parse(request("GET", server.url("/status")).body, nullptr, false);
   ASSERT_FALSE(status.is_discarded());
