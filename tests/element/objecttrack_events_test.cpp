@@ -268,6 +268,34 @@ TEST(ObjectTrackEvents, ZonesLinesAndTracksPostSchemaValidEvents) {
   gst_object_unref(e);
 }
 
+TEST(ObjectTrackEvents, EndOfStreamEndsEveryTrack) {
+  HarnessPtr h =
+      tracker("min-hits=2 post-track-messages=true zones=\"all:0,0;640,0;640,360;0,360\"");
+  GstElement *e = gst_harness_find_element(h.get(), "objecttrack");
+  BusTap tap(e);
+  for (guint64 n = 0; n < 10; ++n)
+    gst_buffer_unref(gst_harness_push_and_pull(
+        h.get(), frame(n, {{40.0 + 3.0 * n, 100, 60, 30}, {300, 250, 30, 20, "bike", 2}})));
+  ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_eos()));
+  std::map<std::string, int> count;
+  auto msgs = tap.take(GST_MESSAGE_ELEMENT);
+  for (GstMessage *m : msgs) {
+    const auto j =
+        nlohmann::json::parse(keepup::trackevents::event_json_line(gst_message_get_structure(m)));
+    ++count[j.at("type")];
+    if (j.at("type") == "track-ended") {
+      EXPECT_EQ(j.at("pts"), 9 * kFrame);
+      EXPECT_EQ(j.at("zones_visited"), nlohmann::json::array({"all"}));
+    }
+  }
+  BusTap::unref_all(msgs);
+  EXPECT_EQ(count["track-started"], 2);
+  EXPECT_EQ(count["track-ended"], 2);
+  EXPECT_EQ(count["zone-exited"], 2);
+  EXPECT_EQ(stats_uint(e, "active-tracks"), 0U);
+  gst_object_unref(e);
+}
+
 TEST(ObjectTrackEvents, SchemaRejectsWhatItShould) {
   const SchemaLite schema = load_schema();
   nlohmann::json ok = {{"v", 1},         {"type", "zone-entered"},
@@ -344,6 +372,6 @@ TEST(ObjectTrackEvents, AnalyzeWritesTheEventsAsJsonLines) {
     ++count[j.value("type", "")];
   }
   EXPECT_GT(count["track-started"], 2);
-  EXPECT_GT(count["track-ended"], 0);
+  EXPECT_EQ(count["track-ended"], count["track-started"]) << "EOS ends the rest";
   EXPECT_GT(count["line-crossed"], 0);
 }

@@ -197,3 +197,29 @@ TEST(TrackLife, AStillSceneSkippedForASecondKeepsItsTracks) {
   EXPECT_FALSE(out[0].predicted);
   EXPECT_EQ(t.counters().total_tracks, 1U);
 }
+
+// At the end of the stream every track ends (and leaves its zones) at the last frame, so the
+// events hold a track-ended for every track-started.
+TEST(TrackLife, FinishEndsEveryTrackAndEmptiesTheZones) {
+  TrackerConfig c;
+  c.min_hits = 1;
+  c.zones = parse_zones("all:0,0;640,0;640,360;0,360");
+  Tracker t(c);
+  for (int f = 0; f < 10; ++f)
+    t.update({{box_at(100 + 2.0 * f, 100), 0, 0.9}, {box_at(300, 200), 1, 0.9}}, f * kFrame);
+  t.take_track_events();
+  t.take_zone_events();
+  t.finish(9 * kFrame);
+  const auto ended = t.take_track_events();
+  ASSERT_EQ(ended.size(), 2U);
+  for (const auto &e : ended) {
+    EXPECT_FALSE(e.started);
+    EXPECT_EQ(e.t_ns, 9 * kFrame);
+    EXPECT_EQ(e.zones, std::vector<std::string>{"all"});
+  }
+  const auto exits = t.take_zone_events();
+  ASSERT_EQ(exits.size(), 2U);
+  EXPECT_EQ(exits[0].kind, ZoneEventKind::exited);
+  EXPECT_EQ(t.active(), 0U);
+  EXPECT_TRUE(t.occupancy().at("all").empty());
+}

@@ -375,6 +375,12 @@ TrackEvent Tracker::track_event(const Track &t, bool started, std::int64_t t_ns)
   return e;
 }
 
+void Tracker::finish(std::int64_t t_ns) {
+  for (Track &t : tracks_)
+    end(t, t_ns);
+  tracks_.clear();
+}
+
 void Tracker::confirm(Track &t, std::int64_t t_ns) {
   t.state = TrackState::confirmed;
   if (!t.announced) {

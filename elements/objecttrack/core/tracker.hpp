@@ -123,6 +123,9 @@ public:
   // a miss; tracks still end by time (max-lost-time), so a scene everybody left empties.
   std::vector<TrackOutput> predict(std::int64_t t_ns);
 
+  // The stream is over at t_ns (its last frame): every track ends now, leaving its zones.
+  void finish(std::int64_t t_ns);
+
   // Line crossings since the last call.
   std::vector<LineEvent> take_events();
   // Tracks confirmed or ended since the last call.

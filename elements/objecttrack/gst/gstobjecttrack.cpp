@@ -135,6 +135,7 @@ struct Tracking {
   bool post_track_messages = false;
   std::mutex stats_lock;
   guint64 frames = 0, updates = 0, predictions = 0, stale_detections = 0;
+  std::optional<std::int64_t> last_t_ns; // PTS of the last frame (streaming thread only)
   std::int64_t detector_interval_ns = 0;
   std::size_t active = 0;
   track::TrackerCounters counters;
@@ -185,6 +186,29 @@ static GstStaticPadTemplate src_template =
 
 static void post(GstObjectTrack *self, GstStructure *s) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+// The tracker's events as messages, in this order: starts, crossings, zones, ends.
+static void post_events(GstObjectTrack *self, Tracking &run, gint64 wall_us) {
+  trackevents::Context ctx;
+  ctx.stream = run.stream_name;
+  ctx.wall_us = wall_us;
+  ctx.label = [&run](int cls) { return run.labels.of(cls); };
+  std::vector<track::TrackEvent> ended;
+  for (auto &e : run.tracker.take_track_events()) {
+    if (!run.post_track_messages)
+      continue;
+    if (e.started)
+      post(self, trackevents::track_event(e, ctx));
+    else
+      ended.push_back(std::move(e));
+  }
+  for (const auto &e : run.tracker.take_events())
+    post(self, trackevents::line_event(e, ctx));
+  for (const auto &e : run.tracker.take_zone_events())
+    post(self, trackevents::zone_event(e, ctx));
+  for (const auto &e : ended)
+    post(self, trackevents::track_event(e, ctx));
 }
 
 static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
@@ -249,26 +273,8 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
       run->counters = run->tracker.counters();
       run->occupancy = occupancy;
     }
-    // Messages last, with no lock held: starts, crossings, zones, then ends.
-    trackevents::Context ctx;
-    ctx.stream = run->stream_name;
-    ctx.wall_us = trackmetas::frame_wall_us(buf);
-    ctx.label = [&run](int cls) { return run->labels.of(cls); };
-    std::vector<track::TrackEvent> ended;
-    for (auto &e : run->tracker.take_track_events()) {
-      if (!run->post_track_messages)
-        continue;
-      if (e.started)
-        post(self, trackevents::track_event(e, ctx));
-      else
-        ended.push_back(std::move(e));
-    }
-    for (const auto &e : run->tracker.take_events())
-      post(self, trackevents::line_event(e, ctx));
-    for (const auto &e : run->tracker.take_zone_events())
-      post(self, trackevents::zone_event(e, ctx));
-    for (const auto &e : ended)
-      post(self, trackevents::track_event(e, ctx));
+    run->last_t_ns = t_ns;
+    post_events(self, *run, trackmetas::frame_wall_us(buf)); // last, with no lock held
     GST_CAT_LOG_OBJECT(
         objecttrack_dataflow, self, "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
         GST_TIME_ARGS(pts), dets.size(), tracks.size(), fresh ? "update" : "predict");
@@ -354,6 +360,23 @@ static gboolean sink_event_impl(GstBaseTransform *trans, GstEvent *event) {
     if (self->priv->run) {
       self->priv->run->tracker.reset();
       self->priv->run->classifier.reset();
+    }
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+    // The stream is over: every track ends (and leaves its zones) at the last frame, so the
+    // events hold a track-ended for every track-started.
+    std::shared_ptr<Tracking> run;
+    {
+      std::lock_guard<std::mutex> lk(self->priv->lock);
+      run = self->priv->run;
+    }
+    if (run && run->last_t_ns) {
+      run->tracker.finish(*run->last_t_ns);
+      {
+        std::lock_guard<std::mutex> lk(run->stats_lock);
+        run->active = 0;
+        run->occupancy = run->tracker.occupancy();
+      }
+      post_events(self, *run, g_get_real_time());
     }
   } else if (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START) {
     const gchar *id = nullptr;
