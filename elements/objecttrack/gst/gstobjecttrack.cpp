@@ -42,7 +42,8 @@
  * `objecttrack-line-crossed`, `-zone-entered`, `-zone-exited`, `-loitering`, and with
  * `post-track-messages` `-track-started` / `-track-ended`; each carries v (1), type, stream
  * (`stream-name`, else the stream-start id), wall-time (UTC), pts, track-id, label, class-id
- * and the type's fields (see the README).
+ * and the type's fields (see the README). At EOS every track still alive ends at the last
+ * frame's PTS (track-ended, zone exits) before EOS goes on.
  *
  * `stats` (`application/x-objecttrack-stats`): frames, updates (frames with measurements),
  * predictions (frames without), stale-detections, detector-interval-ns, active-tracks,
