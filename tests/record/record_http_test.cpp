@@ -505,3 +505,26 @@ TEST(RecordHttp, StatusParsesUnderACommaDecimalLocale) {
   EXPECT_EQ(error, "");
   EXPECT_GT(m.at("keepup_record_time_to_first_frame_seconds_sum"), 0);
 }
+
+// With a limit every finished segment exceeds, each is deleted once finished, while the file
+// being written is left alone: the session still finishes its last segment cleanly.
+TEST(RecordHttp, RetentionNeverDeletesTheFileBeingWritten) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Cleanup clean{out};
+  Server server(out, {"--segment-seconds", "2", "--retain-gb", "0.000001"});
+  const Outcome p = publish(server, "tiny", 6);
+  ASSERT_TRUE(p.ok) << p.out << server.output();
+  ASSERT_TRUE(server.wait_for("ended after")) << server.output();
+  const std::string log = server.output();
+  std::size_t deleted = 0;
+  for (auto at = log.find("retention: deleted"); at != std::string::npos;
+       at = log.find("retention: deleted", at + 1)) {
+    ++deleted;
+    const std::string line = log.substr(at, log.find('\n', at) - at);
+    EXPECT_FALSE(g_str_has_suffix(line.c_str(), ".recording.ts")) << line;
+  }
+  EXPECT_GE(deleted, 2u) << log;
+  EXPECT_EQ(log.find("error from"), std::string::npos) << log;
+  EXPECT_TRUE(recordings(out).empty()) << "every finished segment is over the limit";
+}
