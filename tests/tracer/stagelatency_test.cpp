@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <fstream>
 #include <sys/wait.h>
 #include <string>
@@ -118,9 +119,13 @@ std::vector<nlohmann::json> gaps_with_prefix(const std::string &prefix) {
 // Runs gst-launch-1.0 in a child process with its own GST_TRACERS (a tracer is chosen at
 // gst_init, so tracer settings other than this binary's need a process of their own).
 // Returns the exit status (-1 when it did not exit normally) and its stderr.
-int launch_with_tracers(const std::string &tracers, const std::string &pipeline, std::string &err) {
+// `extra_env` adds variables (LC_ALL, LOCPATH) to the child's environment.
+int launch_with_tracers(const std::string &tracers, const std::string &pipeline, std::string &err,
+                        const std::vector<std::pair<std::string, std::string>> &extra_env = {}) {
   gchar **env = g_get_environ();
   env = g_environ_setenv(env, "GST_TRACERS", tracers.c_str(), TRUE);
+  for (const auto &[name, value] : extra_env)
+    env = g_environ_setenv(env, name.c_str(), value.c_str(), TRUE);
   env = g_environ_setenv(env, "G_DEBUG", "fatal_warnings", TRUE);
   gchar **argv = nullptr;
   GError *error = nullptr;
@@ -415,6 +420,93 @@ TEST(StageLatency, AnInvalidValueIsReportedAndTheDefaultKept) {
   // The default slow-ms (50) kept: a pass-through identity is never SLOW.
   for (auto &e : events_in(f, "slow"))
     EXPECT_NE(e["element"], "inv_id") << "slow-ms=abc must not become 0";
+}
+
+// gst-launch-1.0 calls setlocale(LC_ALL, ""): under a comma-decimal locale every file the
+// tracer writes must still be JSON (numbers written with printf or std::to_string(double)
+// became "t":0,183148), and keepup-trace-report must read them. The locale is compiled into
+// a folder of the test's own (LOCPATH), so no system locale has to be installed.
+TEST(StageLatency, OutputIsJsonUnderACommaDecimalLocale) {
+  const std::string locales = g_dir + "/locales";
+  g_mkdir_with_parents(locales.c_str(), 0700);
+  gchar *localedef = g_find_program_in_path("localedef");
+  if (!localedef)
+    GTEST_SKIP() << "no localedef (package libc-bin/locales) to build de_DE.UTF-8";
+  gchar *def_out = nullptr, *def_err = nullptr;
+  gint def_status = 0;
+  const std::string def_dir = locales + "/de_DE.UTF-8";
+  const gchar *def_argv[] = {localedef, "-i", "de_DE", "-f", "UTF-8", def_dir.c_str(), nullptr};
+  const gboolean def_ran =
+      g_spawn_sync(nullptr, const_cast<gchar **>(def_argv), nullptr, G_SPAWN_DEFAULT, nullptr,
+                   nullptr, &def_out, &def_err, &def_status, nullptr);
+  const std::string def_message = def_err ? def_err : "";
+  g_free(localedef);
+  g_free(def_out);
+  g_free(def_err);
+  if (!def_ran || !g_file_test((def_dir + "/LC_NUMERIC").c_str(), G_FILE_TEST_EXISTS))
+    GTEST_SKIP() << "localedef could not build de_DE.UTF-8 (no de_DE source in "
+                    "/usr/share/i18n/locales?): "
+                 << def_message;
+
+  const std::string f = g_dir + "/de.jsonl", trace = g_dir + "/de-trace.json";
+  std::string err;
+  const int rc = launch_with_tracers(
+      "stagelatency(slow-ms=3,critical-ms=30,gap-ms=20,interval=1,telemetry-frames=2,"
+      "memory-limit-mb=1,file=" +
+          f + ",trace-file=" + trace + ")",
+      "videotestsrc is-live=true num-buffers=45 ! video/x-raw,width=64,height=48,framerate=30/1 ! "
+      "identity name=loc_work sleep-time=4000 ! dropqueue name=loc_dq max-size-buffers=2 ! "
+      "identity name=loc_late sleep-time=40000 ! fakesink name=loc_sink",
+      err, {{"LOCPATH", locales}, {"LC_ALL", "de_DE.UTF-8"}});
+  ASSERT_EQ(rc, 0) << err;
+  // The locale really applied: the human table on stderr uses decimal commas.
+  EXPECT_NE(err.find("summary after 1,"), std::string::npos) << err;
+
+  std::ifstream in(f);
+  std::string line;
+  std::map<std::string, int> types;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << f << ":" << lineno << ": " << line;
+    ASSERT_TRUE(j.is_object()) << line;
+    ++types[j.value("type", "")];
+    if (j.contains("t")) {
+      EXPECT_TRUE(j["t"].is_number()) << line;
+    }
+  }
+  for (const char *type :
+       {"slow", "critical", "gap", "memory", "memory-warning", "drops", "summary", "telemetry"})
+    EXPECT_GT(types[type], 0) << "no " << type << " line in " << f;
+  for (auto &s : events_in(f, "summary"))
+    for (auto &st : s["stages"])
+      if (st["element"] == "loc_work") {
+        EXPECT_TRUE(st["mean_ms"].is_number_float());
+        EXPECT_GT(st["mean_ms"].get<double>(), 3.0) << "4 ms per buffer, not 4 ms read as 4,0";
+      }
+
+  std::ifstream tf(trace);
+  nlohmann::json chrome;
+  ASSERT_NO_THROW(chrome = nlohmann::json::parse(tf)) << trace;
+  ASSERT_TRUE(chrome["traceEvents"].is_array());
+  EXPECT_FALSE(chrome["traceEvents"].empty());
+  for (auto &e : chrome["traceEvents"])
+    ASSERT_TRUE(e["ts"].is_number() && e["dur"].is_number()) << e.dump();
+
+  // keepup-trace-report reads every line (it reports skipped lines on stderr).
+  const std::string report = std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/keepup-trace-report";
+  const std::string html = g_dir + "/de.html";
+  const gchar *argv_report[] = {report.c_str(), f.c_str(), "-o", html.c_str(), nullptr};
+  gchar *r_out = nullptr, *r_err = nullptr;
+  gint r_status = 0;
+  ASSERT_TRUE(g_spawn_sync(nullptr, const_cast<gchar **>(argv_report), nullptr, G_SPAWN_DEFAULT,
+                           nullptr, nullptr, &r_out, &r_err, &r_status, nullptr));
+  const std::string report_err = r_err ? r_err : "";
+  g_free(r_out);
+  g_free(r_err);
+  EXPECT_TRUE(WIFEXITED(r_status) && WEXITSTATUS(r_status) == 0) << report_err;
+  EXPECT_EQ(report_err.find("skipped"), std::string::npos) << report_err;
 }
 
 int main(int argc, char **argv) {
