@@ -172,8 +172,8 @@ TEST(AnalyticsQuality, IntervalThreeAndTenPercentDroppedFrames) {
 
 // Machine output under a comma-decimal locale: keepup-analyze calls setlocale(LC_ALL, ""), so
 // under de_DE every printf %f or std::to_string of a double would write "0,5". The JSON lines
-// must still parse (and carry numbers), --conf 0.3 must still mean 0.3, and the MOT ground
-// truth must keep its ten comma-separated fields.
+// and the event lines must still parse (and carry numbers), --conf 0.3 must still mean 0.3,
+// and the MOT ground truth must keep its ten comma-separated fields.
 TEST(Analyze, MachineOutputIgnoresACommaDecimalLocale) {
   ScratchDir dir;
   gchar *tmp = g_dir_make_tmp("keepup-locale-XXXXXX", nullptr);
@@ -192,7 +192,8 @@ TEST(Analyze, MachineOutputIgnoresACommaDecimalLocale) {
     GTEST_SKIP() << "the generated de_DE.UTF-8 does not load (decimal point '" << check.out << "')";
 
   const AppRun r = analyze({"test", "--seconds", "3", "--output", "-", "--quiet", "--conf", "0.3",
-                            "--drop", "0.05", "--meta", dir / "t.jsonl", "--gt", dir / "gt.txt"},
+                            "--drop", "0.05", "--meta", dir / "t.jsonl", "--gt", dir / "gt.txt",
+                            "--events", dir / "events.jsonl"},
                            env);
   ASSERT_TRUE(exited_ok(r)) << r.err;
 
@@ -221,6 +222,16 @@ TEST(Analyze, MachineOutputIgnoresACommaDecimalLocale) {
   EXPECT_GT(count, 60) << "3 s at 30 fps, 5 % dropped";
   EXPECT_GT(objects, count) << "the scene has several cars in most frames";
   EXPECT_GT(speeds, 0) << "speeds from the scene's own scale";
+
+  std::istringstream event_lines(read_text_file(dir / "events.jsonl"));
+  int events = 0;
+  while (std::getline(event_lines, line)) {
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    EXPECT_TRUE(j.is_object()) << line;
+    ++events;
+  }
+  EXPECT_GT(events, 0) << "tracks start, end and cross the gate in 3 s";
 
   const std::string gt = read_text_file(dir / "gt.txt");
   std::istringstream gt_lines(gt);
