@@ -478,6 +478,12 @@ int main(int argc, char **argv) {
   }
   p.webrtc = gst_bin_get_by_name(GST_BIN(p.pipeline), "w");
   keepup::whip::configure_ice(p.webrtc, o.ice_addresses);
+  // Sender reports carry capture times, not send times: the receiver lines audio up with video
+  // by them, and under CPU load x264's output left late enough to put audio 0.5 s off.
+  if (GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(p.webrtc), "rtpbin")) {
+    g_object_set(rtpbin, "rtcp-sync-send-time", FALSE, nullptr);
+    gst_object_unref(rtpbin);
+  }
   const auto count_buffers = [&](const char *element, std::atomic<guint64> &counter) {
     GstElement *e = gst_bin_get_by_name(GST_BIN(p.pipeline), element);
     if (!e)
