@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The publisher page keepup-record serves at GET /: pick a camera, publish it over WHIP to
-// this server (or to the URL in ?whip=), show the state. Used by people and by the browser test.
+// The publisher page keepup-record serves at GET /: pick a camera, publish it (and the
+// microphone, unless ?audio=0) over WHIP to this server (or to the URL in ?whip=), show the
+// state. Used by people and by the browser tests (?autostart=1, ?stats=1).
 #pragma once
 
 namespace keepup::whip {
@@ -57,7 +58,23 @@ async function publish() {
       audio: params.get('audio') !== '0' });
     $('preview').srcObject = stream;
     pc = new RTCPeerConnection();
-    for (const t of stream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly' });
+    for (const t of stream.getTracks()) {
+      // A recording wants the camera's resolution: under a tight estimate, lower the frame
+      // rate, not the size (?hint=0: the browser's default, 'balanced').
+      if (t.kind === 'video' && params.get('hint') !== '0') t.contentHint = 'detail';
+      pc.addTransceiver(t, { direction: 'sendonly' });
+    }
+    // ?stats=1: one console line a second with what the browser's encoder and estimate do.
+    if (params.get('stats') === '1') setInterval(() => pc && pc.getStats().then((report) => {
+      const out = { ms: Math.round(performance.now()) };
+      report.forEach((r) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video')
+          Object.assign(out, { width: r.frameWidth, height: r.frameHeight, fps: r.framesPerSecond,
+                               target: r.targetBitrate, limit: r.qualityLimitationReason });
+        if (r.type === 'candidate-pair' && r.nominated) out.available = r.availableOutgoingBitrate;
+      });
+      console.log('keepup-stats ' + JSON.stringify(out));
+    }), 1000);
     pc.onconnectionstatechange = () => state(pc.connectionState);
     await pc.setLocalDescription(await pc.createOffer());
     state('gathering');

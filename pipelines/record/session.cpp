@@ -8,6 +8,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <stdexcept>
 #include <string>
@@ -98,6 +100,76 @@ void check_connected(const std::shared_ptr<Session> &s) {
   }
 }
 
+// Transport-wide congestion control (RTP header extension): the browser estimates bandwidth
+// from the feedback rtpsession sends for it (RTCP transport-cc), which it does once the
+// extension is in the negotiated caps.
+constexpr const char *kTwccUri =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+// rtpsession sends TWCC feedback with its RTCP, which for a receive-only session of the default
+// bandwidth comes every ~430 ms; the browser's estimate wants it every 50-250 ms (libwebrtc's
+// own receivers send it every 100 ms). An interval of 100 ms and a larger RTCP budget for
+// receivers (early RTCP is allowed once per regular interval) bring it to 100-150 ms.
+constexpr guint64 kTwccFeedbackIntervalNs = 100 * GST_MSECOND;
+constexpr int kRtcpReceiverBandwidth = 32000;
+
+void set_twcc_feedback_interval(GstElement *webrtc, guint sessions) {
+  GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(webrtc), "rtpbin");
+  if (!rtpbin)
+    return;
+  for (guint id = 0; id < sessions; ++id) {
+    GObject *session = nullptr;
+    g_signal_emit_by_name(rtpbin, "get-internal-session", id, &session);
+    if (!session)
+      continue;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(session), "twcc-feedback-interval"))
+      g_object_set(session, "twcc-feedback-interval", kTwccFeedbackIntervalNs, nullptr);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(session), "rtcp-rr-bandwidth"))
+      g_object_set(session, "rtcp-rr-bandwidth", kRtcpReceiverBandwidth, nullptr);
+    g_object_unref(session);
+  }
+  gst_object_unref(rtpbin);
+}
+
+// Where the answer negotiates transport-cc feedback, its video fmtp gains x-google-start-bitrate:
+// Chromium then starts its estimate (and picks its first resolution) there instead of at
+// 300 kbit/s, and the feedback corrects it within a second where the path has less.
+constexpr int kStartBitrateKbps = 2000;
+
+void add_start_bitrate(GstSDPMessage *answer) {
+  for (guint i = 0; i < gst_sdp_message_medias_len(answer); ++i) {
+    auto *m = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(answer, i));
+    if (g_strcmp0(gst_sdp_media_get_media(m), "video") != 0 || gst_sdp_media_formats_len(m) == 0)
+      continue;
+    const std::string pt = gst_sdp_media_get_format(m, 0);
+    bool fb = false, ext = false; // rtcp-fb transport-cc and the header extension: both
+    for (guint a = 0; a < gst_sdp_media_attributes_len(m); ++a) {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+      const std::string value = attr->value ? attr->value : "";
+      fb = fb || (g_strcmp0(attr->key, "rtcp-fb") == 0 && value == pt + " transport-cc");
+      ext =
+          ext || (g_strcmp0(attr->key, "extmap") == 0 && value.find(kTwccUri) != std::string::npos);
+    }
+    const bool feedback = fb && ext;
+    if (!feedback)
+      continue;
+    const std::string param = "x-google-start-bitrate=" + std::to_string(kStartBitrateKbps);
+    bool replaced = false;
+    for (guint a = 0; a < gst_sdp_media_attributes_len(m) && !replaced; ++a) {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+      const std::string value = attr->value ? attr->value : "";
+      if (g_strcmp0(attr->key, "fmtp") != 0 || value.rfind(pt + " ", 0) != 0)
+        continue;
+      GstSDPAttribute updated;
+      gst_sdp_attribute_set(&updated, "fmtp", (value + ";" + param).c_str());
+      gst_sdp_media_replace_attribute(m, a, &updated);
+      replaced = true;
+    }
+    if (!replaced)
+      gst_sdp_media_add_attribute(m, "fmtp", (pt + " " + param).c_str());
+  }
+}
+
 void answer_if_gathered(const std::shared_ptr<Session> &s) {
   if (s->phase() != Phase::offered || !s->pending_offer)
     return;
@@ -109,8 +181,14 @@ void answer_if_gathered(const std::shared_ptr<Session> &s) {
   g_object_get(s->webrtc, "local-description", &local, nullptr);
   if (!local)
     return;
-  gchar *sdp = gst_sdp_message_as_text(local->sdp);
+  set_twcc_feedback_interval(s->webrtc, gst_sdp_message_medias_len(local->sdp));
+  // What the peer gets; webrtcbin keeps its own (the parameter only concerns the sender).
+  GstSDPMessage *answer = nullptr;
+  gst_sdp_message_copy(local->sdp, &answer);
   gst_webrtc_session_description_free(local);
+  add_start_bitrate(answer);
+  gchar *sdp = gst_sdp_message_as_text(answer);
+  gst_sdp_message_free(answer);
   SoupServerMessage *msg = s->pending_offer;
   s->pending_offer = nullptr;
   set_phase(*s, Phase::answered);
@@ -171,10 +249,54 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
   return TRUE;
 }
 
-GstCaps *codec_caps(const char *media, const whip::RtpCodec &c) {
-  return gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, media, "encoding-name",
-                             G_TYPE_STRING, c.name.c_str(), "payload", G_TYPE_INT, c.payload_type,
-                             "clock-rate", G_TYPE_INT, c.clock_rate, nullptr);
+// The caps of a receive transceiver for an offered codec: payload, name, clock rate, and what
+// the offer proposes for feedback: rtcp-fb nack, nack pli, ccm fir, transport-cc, goog-remb for
+// this payload, and the transport-wide-cc extension with the offer's id. Without the last two
+// the answer had no a=extmap for it, the browser got no congestion feedback and stayed at
+// 320-640 px wide for 10-14 s (issue 12).
+GstCaps *codec_caps(const char *media, const whip::RtpCodec &c, const GstSDPMessage *offer) {
+  GstCaps *caps =
+      gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, media, "encoding-name",
+                          G_TYPE_STRING, c.name.c_str(), "payload", G_TYPE_INT, c.payload_type,
+                          "clock-rate", G_TYPE_INT, c.clock_rate, nullptr);
+  GstStructure *st = gst_caps_get_structure(caps, 0);
+  const std::string pt = std::to_string(c.payload_type);
+  for (guint i = 0; i < gst_sdp_message_medias_len(offer); ++i) {
+    const GstSDPMedia *m = gst_sdp_message_get_media(offer, i);
+    if (g_strcmp0(gst_sdp_media_get_media(m), media) != 0)
+      continue;
+    bool has_pt = false;
+    for (guint f = 0; f < gst_sdp_media_formats_len(m); ++f)
+      has_pt = has_pt || pt == gst_sdp_media_get_format(m, f);
+    if (!has_pt)
+      continue;
+    for (guint a = 0; a < gst_sdp_media_attributes_len(m); ++a) {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+      const std::string key = attr->key ? attr->key : "", value = attr->value ? attr->value : "";
+      if (key == "rtcp-fb" && value.rfind(pt + " ", 0) == 0) {
+        const std::string fb = value.substr(pt.size() + 1);
+        if (fb == "nack" || fb == "nack pli" || fb == "ccm fir" || fb == "transport-cc" ||
+            fb == "goog-remb") {
+          std::string field = "rtcp-fb-" + fb;
+          std::replace(field.begin(), field.end(), ' ', '-');
+          gst_structure_set(st, field.c_str(), G_TYPE_BOOLEAN, TRUE, nullptr);
+        }
+      } else if (key == "extmap") {
+        // "<id>[/<direction>] <uri> [<attributes>]"
+        const auto space = value.find(' ');
+        if (space == std::string::npos)
+          continue;
+        const int id = std::atoi(value.c_str());
+        std::string uri = value.substr(space + 1);
+        uri = uri.substr(0, uri.find(' '));
+        if (uri == kTwccUri && id >= 1 && id <= 255)
+          gst_structure_set(st, ("extmap-" + std::to_string(id)).c_str(), G_TYPE_STRING, kTwccUri,
+                            nullptr);
+      }
+    }
+    break;
+  }
+  return caps;
 }
 
 void add_transceiver(GstElement *webrtc, GstCaps *caps) {
@@ -318,9 +440,9 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream, 
   s->expects_video = video.has_value();
   s->expects_audio = audio.has_value() && app.opt.audio != AudioMode::none;
   if (video)
-    add_transceiver(s->webrtc, codec_caps("video", *video));
+    add_transceiver(s->webrtc, codec_caps("video", *video, sdp.get()));
   if (audio)
-    add_transceiver(s->webrtc, codec_caps("audio", *audio));
+    add_transceiver(s->webrtc, codec_caps("audio", *audio, sdp.get()));
 
   auto *weak = new std::weak_ptr<Session>(s);
   g_signal_connect_data(
