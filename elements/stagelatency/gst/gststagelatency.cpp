@@ -76,20 +76,10 @@ namespace keepup::stagelatency::tracer {
 GstTracerRecord *record_element, *record_gap, *record_summary;
 } // namespace keepup::stagelatency::tracer
 
-struct _GstStageLatencyTracer {
-  GstTracer parent;
-  TracerState *state;
-};
-
 G_DEFINE_TYPE(GstStageLatencyTracer, gst_stage_latency_tracer, GST_TYPE_TRACER)
 
 static std::atomic<size_t> next_slot{0};
 static std::array<std::atomic<TracerState *>, kMaxInstances> live_tracers{}; // exit summaries
-
-// Hooks are registered by this tracer only: a plain cast, no GType check per push.
-TracerState *keepup::stagelatency::tracer::state_of(GObject *tracer) {
-  return reinterpret_cast<GstStageLatencyTracer *>(tracer)->state;
-}
 
 // ---- summaries ----------------------------------------------------------------------------
 

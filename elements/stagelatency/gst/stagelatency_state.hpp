@@ -11,6 +11,7 @@
 #include "tracer_params.hpp"
 
 #include "callback_guard.hpp"
+#include "gststagelatency.hpp"
 
 #include <gst/gst.h>
 
@@ -140,7 +141,21 @@ std::vector<StageInfo> stage_infos(TracerState *self);
 
 // gststagelatency.cpp: the final summary and trace file (a top-level pipeline went to NULL).
 void final_summary(TracerState *self);
-TracerState *state_of(GObject *tracer);
+
+} // namespace keepup::stagelatency::tracer
+
+struct _GstStageLatencyTracer {
+  GstTracer parent;
+  keepup::stagelatency::tracer::TracerState *state;
+};
+
+namespace keepup::stagelatency::tracer {
+
+// Hooks are registered by this tracer only: a plain cast, no GType check per push (inline:
+// it runs twice per buffer per pad).
+inline TracerState *state_of(GObject *tracer) {
+  return reinterpret_cast<_GstStageLatencyTracer *>(tracer)->state;
+}
 
 // No exception crosses into GStreamer from a hook, a signal or the timer thread: a failure
 // (allocation, a string operation) is logged and the buffer goes on unmeasured.
