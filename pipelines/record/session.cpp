@@ -71,9 +71,12 @@ void on_session_main(const std::weak_ptr<Session> &weak,
 
 namespace {
 
-void set_phase(Session &s, Phase p) {
+// offered -> answered only: a session that began to end (or whose file started) keeps its
+// phase; phases never go back.
+void mark_answered(Session &s) {
   std::lock_guard<std::mutex> lk(s.media_lock);
-  s.phase_ = p;
+  if (s.phase_ == Phase::offered)
+    s.phase_ = Phase::answered;
 }
 
 void fail_offer(const std::shared_ptr<Session> &s, const std::string &why) {
@@ -191,7 +194,7 @@ void answer_if_gathered(const std::shared_ptr<Session> &s) {
   gst_sdp_message_free(answer);
   SoupServerMessage *msg = s->pending_offer;
   s->pending_offer = nullptr;
-  set_phase(*s, Phase::answered);
+  mark_answered(*s);
   answer_offer(msg, *s, sdp);
   g_free(sdp);
   soup_server_message_unpause(msg);

@@ -22,179 +22,35 @@
 
 #include <nlohmann/json.hpp>
 
+#include "record_util.hpp"
 #include "test_util.hpp"
 
 using namespace keepup::test;
+using namespace keepup::record_test;
 
 namespace {
 
-std::string bin(const char *name) {
-  return std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/" + name;
-}
-
-int free_port() {
-  GSocketListener *l = g_socket_listener_new();
-  const guint16 port = g_socket_listener_add_any_inet_port(l, nullptr, nullptr);
-  g_socket_listener_close(l);
-  g_object_unref(l);
-  return port;
-}
-
-std::string http_get(const std::string &url) {
-  SoupSession *s = soup_session_new_with_options("timeout", 10, nullptr);
-  SoupMessage *m = soup_message_new("GET", url.c_str());
-  std::string body;
-  if (m) {
-    if (GBytes *reply = soup_session_send_and_read(s, m, nullptr, nullptr)) {
-      gsize n = 0;
-      const auto *d = static_cast<const char *>(g_bytes_get_data(reply, &n));
-      if (soup_message_get_status(m) == 200)
-        body.assign(d ? d : "", n);
-      g_bytes_unref(reply);
-    }
-    g_object_unref(m);
-  }
-  g_object_unref(s);
-  return body;
-}
-
-// Runs a command line to its end; stdout + stderr.
-std::string run(const std::vector<std::string> &args, bool *ok = nullptr) {
-  std::vector<gchar *> argv;
-  for (const auto &a : args)
-    argv.push_back(const_cast<gchar *>(a.c_str()));
-  argv.push_back(nullptr);
-  gchar *out = nullptr, *err = nullptr;
-  gint status = 0;
-  std::string text;
-  const bool ran = g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_SEARCH_PATH, nullptr,
-                                nullptr, &out, &err, &status, nullptr);
-  if (ok)
-    *ok = ran && g_spawn_check_wait_status(status, nullptr);
-  text = std::string(out ? out : "") + (err ? err : "");
-  g_free(out);
-  g_free(err);
-  return text;
-}
-
-class Server {
-public:
-  // loopback_ice: ICE on 127.0.0.1 (keepup-whip-publish); else on `ice_address` (Chromium).
-  explicit Server(const std::string &dir, std::vector<std::string> extra = {},
-                  const std::string &ice_address = "127.0.0.1")
-      : port_(free_port()) {
-    std::vector<std::string> args = {bin("keepup-record"),
-                                     "--listen",
-                                     (ice_address == "127.0.0.1" ? "127.0.0.1:" : "0.0.0.0:") +
-                                         std::to_string(port_),
-                                     "--output-dir",
-                                     dir,
-                                     "--ice-address",
-                                     ice_address};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<gchar *> argv;
-    for (auto &a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    gint out_fd = -1;
-    GError *err = nullptr;
-    if (!g_spawn_async_with_pipes(nullptr, argv.data(), nullptr, G_SPAWN_DO_NOT_REAP_CHILD, nullptr,
-                                  nullptr, &pid_, nullptr, &out_fd, nullptr, &err)) {
-      ADD_FAILURE() << (err ? err->message : "spawn");
-      g_clear_error(&err);
-      return;
-    }
-    reader_ = std::thread([fd = out_fd, this]() {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        std::lock_guard<std::mutex> lk(m_);
-        output_.append(buf, static_cast<std::size_t>(n));
-      }
-      close(fd);
-    });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!http_get(url("/status")).empty())
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "keepup-record did not come up:\n" << output();
-  }
-  ~Server() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (reader_.joinable())
-      reader_.join();
-  }
-  std::string url(const std::string &path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  // SIGTERM and a bounded wait for the exit: every open recording is finalized.
-  bool stop() {
-    kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_)
-        return reaped_ = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-  std::string output() {
-    std::lock_guard<std::mutex> lk(m_);
-    return output_;
-  }
-
-private:
-  int port_;
-  GPid pid_ = 0;
-  bool reaped_ = false;
-  std::thread reader_;
-  std::mutex m_;
-  std::string output_;
-};
-
+// What keepup-whip-publish says it sent: "sent N frames", "sent M audio packets".
 struct Published {
   bool ok = false;
   guint64 frames = 0, audio_packets = 0;
   std::string out;
 };
 
-Published publish(const Server &server, const std::string &stream, int seconds,
-                  std::vector<std::string> extra) {
-  std::vector<std::string> args = {bin("keepup-whip-publish"),
-                                   server.url("/whip/" + stream),
-                                   "--seconds",
-                                   std::to_string(seconds),
-                                   "--ice-address",
-                                   "127.0.0.1",
-                                   "--size",
-                                   "640x360"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  Published p;
-  p.out = run(args, &p.ok);
-  if (const auto at = p.out.find("sent "); at != std::string::npos)
-    p.frames = std::strtoull(p.out.c_str() + at + 5, nullptr, 10);
-  if (const auto at = p.out.find(" audio packets"); at != std::string::npos) {
-    const auto from = p.out.rfind("sent ", at);
-    if (from != std::string::npos)
-      p.audio_packets = std::strtoull(p.out.c_str() + from + 5, nullptr, 10);
-  }
+Published publish_av(Server &server, const std::string &stream, int seconds,
+                     std::vector<std::string> extra) {
+  extra.insert(extra.begin(), {"--size", "640x360"});
+  const Outcome o = keepup::record_test::publish(server, stream, seconds, extra);
+  Published p{o.ok, number_after(o.out, "sent "), 0, o.out};
+  if (const auto at = o.out.find(" audio packets"); at != std::string::npos)
+    if (const auto from = o.out.rfind("sent ", at); from != std::string::npos)
+      p.audio_packets = std::strtoull(o.out.c_str() + from + 5, nullptr, 10);
   return p;
 }
 
-std::vector<std::string> recordings(const std::string &dir) {
-  std::vector<std::string> out;
-  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
-  while (const gchar *n = d ? g_dir_read_name(d) : nullptr)
-    if (g_str_has_suffix(n, ".ts") && !g_str_has_suffix(n, ".recording.ts"))
-      out.push_back(dir + "/" + n);
-  if (d)
-    g_dir_close(d);
-  return out;
+std::string http_get(const std::string &url) {
+  const Reply r = request("GET", url);
+  return r.status == 200 ? r.body : std::string();
 }
 
 bool have_ffmpeg() {
@@ -219,13 +75,15 @@ struct Probe {
 Probe probe(const std::string &file) {
   Probe p;
   const auto streams =
-      nlohmann::json::parse(run({"ffprobe", "-v", "error", "-show_entries",
-                                 "stream=index,codec_type,codec_name", "-of", "json", file}),
+      nlohmann::json::parse(run({"/usr/bin/ffprobe", "-v", "error", "-show_entries",
+                                 "stream=index,codec_type,codec_name", "-of", "json", file})
+                                .out,
                             nullptr, false);
-  const auto packets = nlohmann::json::parse(
-      run({"ffprobe", "-v", "error", "-show_entries", "packet=stream_index,pts_time,duration_time",
-           "-of", "json", file}),
-      nullptr, false);
+  const auto packets =
+      nlohmann::json::parse(run({"/usr/bin/ffprobe", "-v", "error", "-show_entries",
+                                 "packet=stream_index,pts_time,duration_time", "-of", "json", file})
+                                .out,
+                            nullptr, false);
   if (streams.is_discarded() || packets.is_discarded()) {
     p.error = "ffprobe output is not JSON";
     return p;
@@ -266,11 +124,11 @@ Probe probe(const std::string &file) {
 // loaded browser captured 16 ms apart as "non monotonically increasing dts to muxer": a
 // complaint about its own output, not about the recording.
 std::string decode_errors(const std::string &file, bool own_times = false) {
-  std::vector<std::string> args = {"ffmpeg", "-nostdin", "-v", "error", "-i", file};
+  std::vector<std::string> args = {"/usr/bin/ffmpeg", "-nostdin", "-v", "error", "-i", file};
   if (own_times)
     args.insert(args.end(), {"-fps_mode", "passthrough", "-enc_time_base:v", "-1"});
   args.insert(args.end(), {"-f", "null", "-"});
-  return run(args);
+  return run(args).out;
 }
 
 void expect_in_sync(const Probe &p, const std::string &log) {
@@ -307,7 +165,7 @@ TEST(RecordAudio, OpusIsRecordedInSyncWithEveryVideoFrame) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
-  const Published p = publish(server, "av", 5, {"--audio"});
+  const Published p = publish_av(server, "av", 5, {"--audio"});
   watcher.join();
   ASSERT_TRUE(p.ok) << p.out << server.output();
   ASSERT_GT(p.frames, 100U) << p.out;
@@ -340,7 +198,7 @@ TEST(RecordAudio, DtxAndMutedStretchKeepTheTrackContinuousAndInSync) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  const Published p = publish(
+  const Published p = publish_av(
       server, "dtx", 6,
       {"--audio", "--audio-dtx", "--audio-silence-from", "1", "--audio-silence-seconds", "30"});
   ASSERT_TRUE(p.ok) << p.out << server.output();
@@ -364,7 +222,7 @@ TEST(RecordAudio, AacModeTranscodesInSync) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out, {"--audio", "aac"});
-  const Published p = publish(server, "aac", 5, {"--audio"});
+  const Published p = publish_av(server, "aac", 5, {"--audio"});
   ASSERT_TRUE(p.ok) << p.out << server.output();
   const auto recs = recordings(out);
   ASSERT_EQ(recs.size(), 1U) << server.output();
@@ -383,7 +241,7 @@ TEST(RecordAudio, AudioOnlyOfferIsRecorded) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  const Published p = publish(server, "voice", 4, {"--audio-only"});
+  const Published p = publish_av(server, "voice", 4, {"--audio-only"});
   ASSERT_TRUE(p.ok) << p.out << server.output();
   const auto recs = recordings(out);
   ASSERT_EQ(recs.size(), 1U) << server.output();
@@ -403,7 +261,7 @@ TEST(RecordAudio, AudioNoneRecordsVideoOnly) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out, {"--audio", "none"});
-  const Published p = publish(server, "mute", 3, {"--audio"});
+  const Published p = publish_av(server, "mute", 3, {"--audio"});
   ASSERT_TRUE(p.ok) << p.out << server.output();
   const auto recs = recordings(out);
   ASSERT_EQ(recs.size(), 1U) << server.output();
@@ -538,8 +396,9 @@ bool wait_recording_seconds(Server &server, double seconds, int timeout_s) {
 std::vector<std::pair<double, int>> frame_widths(const std::string &file) {
   std::vector<std::pair<double, int>> out;
   const auto j =
-      nlohmann::json::parse(run({"ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
-                                 "frame=width,pts_time", "-of", "json", file}),
+      nlohmann::json::parse(run({"/usr/bin/ffprobe", "-v", "error", "-select_streams", "v",
+                                 "-show_entries", "frame=width,pts_time", "-of", "json", file})
+                                .out,
                             nullptr, false);
   if (j.is_discarded())
     return out;
@@ -567,7 +426,7 @@ TEST(RecordAudio, HeadlessChromiumIsRecordedWithAudioAndReaches720pWithin5s) {
     GTEST_SKIP() << "no non-loopback IPv4 interface: Chromium cannot do ICE on loopback only";
   ScratchDir dir;
   const std::string out = dir / "rec";
-  Server server(out, {}, address);
+  Server server(out, {"--ice-address", address});
   Browser browser(server, dir / "profile", "stream=chromium&stats=1", dir / "chromium.log");
   ASSERT_TRUE(browser.started());
   const bool recorded = wait_recording_seconds(server, 9.0, 90);
@@ -583,7 +442,13 @@ TEST(RecordAudio, HeadlessChromiumIsRecordedWithAudioAndReaches720pWithin5s) {
                                       << " + 20 %: no congestion feedback?\n"
                                       << server.output();
   ASSERT_TRUE(recorded) << "Chromium did not record 9 s within 90 s:\n" << server.output();
-  ASSERT_TRUE(server.stop()) << server.output();
+  // The browser is gone; DELETE its session (the page's Location, from /status): the file is
+  // finalized.
+  const auto status = nlohmann::json::parse(http_get(server.url("/status")), nullptr, false);
+  ASSERT_FALSE(status.is_discarded() || status["sessions"].empty()) << server.output();
+  EXPECT_EQ(request("DELETE", server.url(status["sessions"][0].value("location", ""))).status,
+            200U);
+  ASSERT_TRUE(server.wait_for("ended after", 15)) << server.output();
   const auto recs = recordings(out);
   ASSERT_EQ(recs.size(), 1U) << server.output();
   const Probe pr = probe(recs[0]);
@@ -634,19 +499,9 @@ TEST(RecordAudio, AnswerNegotiatesTransportWideCongestionControl) {
       "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\n"
       "a=extmap:5 " +
       twcc + "\r\na=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\n";
-  SoupSession *session = soup_session_new_with_options("timeout", 20, nullptr);
-  SoupMessage *m = soup_message_new("POST", server.url("/whip/cc").c_str());
-  GBytes *body = g_bytes_new(offer.data(), offer.size());
-  soup_message_set_request_body_from_bytes(m, "application/sdp", body);
-  g_bytes_unref(body);
-  GBytes *reply = soup_session_send_and_read(session, m, nullptr, nullptr);
-  ASSERT_EQ(soup_message_get_status(m), 201U) << server.output();
-  gsize n = 0;
-  const auto *d = static_cast<const char *>(g_bytes_get_data(reply, &n));
-  const std::string answer(d ? d : "", n);
-  g_bytes_unref(reply);
-  g_object_unref(m);
-  g_object_unref(session);
+  const Reply r = request("POST", server.url("/whip/cc"), offer, "application/sdp");
+  ASSERT_EQ(r.status, 201U) << r.body << server.output();
+  const std::string &answer = r.body;
   // Per m-section: the extension with the offer's id, and the feedback type.
   const auto video = answer.substr(answer.find("m=video"));
   const auto audio = answer.substr(answer.find("m=audio"));
