@@ -38,6 +38,7 @@ struct Options {
   std::string token;
   int max_sessions = 8;
   int connect_timeout_s = 10; // answered -> ICE connected, else the session ends
+  int media_timeout_s = 10;   // no RTP packet for this long (publisher gone): the session ends
   int idle_timeout_s = 30;    // HTTP connections without a request in flight
   int max_connections = 256;  // open HTTP connections; the longest idle goes first
   std::vector<std::string> ice_addresses;

@@ -3,7 +3,8 @@
 // crash-safe MPEG-TS file.
 //
 //   keepup-record [--listen 127.0.0.1:8089] [--output-dir ./recordings] [--token T]
-//                 [--max-sessions 8] [--connect-timeout 10] [--idle-timeout 30]
+//                 [--max-sessions 8] [--connect-timeout 10] [--media-timeout 10]
+//                 [--idle-timeout 30]
 //                 [--max-connections 256] [--ice-address ADDR]... [--audio opus|aac|none]
 //                 [--transcode] [--trace]
 //
@@ -118,13 +119,15 @@ bool parse(int argc, char **argv, Options &o) {
       o.token = argv[++i];
     } else if (a == "--max-sessions") {
       o.max_sessions = std::max(1, std::atoi(argv[++i]));
-    } else if (a == "--connect-timeout" || a == "--idle-timeout" || a == "--max-connections") {
+    } else if (a == "--connect-timeout" || a == "--idle-timeout" || a == "--max-connections" ||
+               a == "--media-timeout") {
       const int n = std::atoi(argv[++i]);
       if (n < 1) {
         std::fprintf(stderr, "keepup-record: %s takes a positive number\n", a.c_str());
         return false;
       }
       (a == "--connect-timeout" ? o.connect_timeout_s
+       : a == "--media-timeout" ? o.media_timeout_s
        : a == "--idle-timeout"  ? o.idle_timeout_s
                                 : o.max_connections) = n;
     } else if (std::string error; parse_route_option(a, argv[i + 1], o.routes, error)) {
@@ -153,14 +156,15 @@ int main(int argc, char **argv) {
   App app;
   const bool parsed = parse(argc, argv, app.opt);
   if (!parsed || app.opt.help) {
-    std::fprintf(parsed ? stdout : stderr,
-                 "usage: keepup-record [--listen 127.0.0.1:8089] [--output-dir DIR] [--token T]\n"
-                 "                     [--max-sessions 8] [--connect-timeout 10] "
-                 "[--idle-timeout 30]\n"
-                 "                     [--max-connections 256] [--ice-address ADDR]... "
-                 "[--audio opus|aac|none]\n"
-                 "                     [--transcode] [--trace]\n%s",
-                 kRouteUsage);
+    std::fprintf(
+        parsed ? stdout : stderr,
+        "usage: keepup-record [--listen 127.0.0.1:8089] [--output-dir DIR] [--token T]\n"
+        "                     [--max-sessions 8] [--connect-timeout 10] [--media-timeout 10] "
+        "[--idle-timeout 30]\n"
+        "                     [--max-connections 256] [--ice-address ADDR]... "
+        "[--audio opus|aac|none]\n"
+        "                     [--transcode] [--trace]\n%s",
+        kRouteUsage);
     return parsed ? 0 : 2;
   }
   if (app.opt.trace && !g_getenv("GST_TRACERS"))

@@ -200,6 +200,25 @@ void answer_if_gathered(const std::shared_ptr<Session> &s) {
   soup_server_message_unpause(msg);
   log_line("session %s: answered (%s), recording to %s", s->id.c_str(), s->stream.c_str(),
            s->path.c_str());
+  // A publisher that vanishes without DELETE (browser killed, network gone) is not noticed by
+  // ICE here (1.22 keeps "connected"): no RTP packet for --media-timeout ends the session.
+  s->media_seen_us = g_get_monotonic_time();
+  s->media_timer = session_timeout(s, 1000, [](const std::shared_ptr<Session> &ss) {
+    const guint64 seen = ss->frames_in.load() + ss->audio_in.load();
+    const gint64 now = g_get_monotonic_time();
+    if (seen != ss->media_seen) {
+      ss->media_seen = seen;
+      ss->media_seen_us = now;
+      return true;
+    }
+    if (now - ss->media_seen_us <
+        static_cast<gint64>(ss->app->opt.media_timeout_s) * G_USEC_PER_SEC)
+      return true;
+    ss->media_timer = 0;
+    const std::string why = "no media for " + std::to_string(ss->app->opt.media_timeout_s) + " s";
+    end_session(ss, why.c_str());
+    return false;
+  });
   s->connect_timer = session_timeout(s, static_cast<guint>(s->app->opt.connect_timeout_s) * 1000,
                                      [](const std::shared_ptr<Session> &ss) {
                                        check_connected(ss);
@@ -541,7 +560,7 @@ void finish_session(const std::shared_ptr<Session> &s) {
   // Every source that points at the session goes, the bus watch first: it holds the bus
   // (two sockets) and, through it, would keep the session's memory for ever.
   for (guint *id : {&s->bus_watch, &s->answer_timer, &s->ice_timer, &s->keyframe_poll,
-                    &s->connect_timer, &s->eos_timer})
+                    &s->connect_timer, &s->eos_timer, &s->media_timer})
     if (*id) {
       g_source_remove(*id);
       *id = 0;

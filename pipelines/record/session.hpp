@@ -68,7 +68,9 @@ struct Session {
   SoupServerMessage *pending_offer = nullptr; // answered once ICE gathering completes
   std::vector<SoupServerMessage *> pending_deletes;
   guint answer_timer = 0, ice_timer = 0, keyframe_poll = 0, connect_timer = 0, bus_watch = 0,
-        eos_timer = 0;
+        eos_timer = 0, media_timer = 0;
+  guint64 media_seen = 0;   // RTP packets (video + audio) at the last media check
+  gint64 media_seen_us = 0; // when that count last changed (or the answer went out)
   guint64 dropped_at_last_request = 0, keyframe_requests = 0;
   double first_frame_ms = -1; // offer -> file started
   guint64 bytes = 0;

@@ -513,3 +513,54 @@ TEST(RecordAudio, AnswerNegotiatesTransportWideCongestionControl) {
   }
   EXPECT_NE(video.find("x-google-start-bitrate=2000"), std::string::npos) << answer;
 }
+
+// A publisher that vanishes without a DELETE (killed, network gone): ICE on 1.22 stays
+// "connected", so the session used to stay open for ever (its slot taken, its file open).
+// No RTP packet for --media-timeout ends it and finalizes the file.
+TEST(RecordSession, VanishedPublisherEndsAfterTheMediaTimeout) {
+  if (!have_ffmpeg())
+    GTEST_SKIP() << "ffmpeg/ffprobe are not installed (apt-get install ffmpeg)";
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out, {"--media-timeout", "2"});
+  std::vector<std::string> args = {bin("keepup-whip-publish"),
+                                   server.url("/whip/gone"),
+                                   "--seconds",
+                                   "60",
+                                   "--ice-address",
+                                   "127.0.0.1",
+                                   "--size",
+                                   "320x240",
+                                   "--audio"};
+  std::vector<gchar *> argv;
+  for (auto &a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  GPid publisher = 0;
+  ASSERT_TRUE(g_spawn_async(nullptr, argv.data(), nullptr,
+                            static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD |
+                                                     G_SPAWN_STDOUT_TO_DEV_NULL |
+                                                     G_SPAWN_STDERR_TO_DEV_NULL),
+                            nullptr, nullptr, &publisher, nullptr));
+  const bool started = server.wait_for("audio starts at", 20);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  kill(publisher, SIGKILL);
+  waitpid(publisher, nullptr, 0);
+  ASSERT_TRUE(started) << server.output();
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(server.wait_for("ended after", 15)) << server.output();
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  std::printf("session ended %.1f s after the publisher was killed\n", took);
+  EXPECT_NE(server.output().find("ending (no media for 2 s)"), std::string::npos)
+      << server.output();
+  EXPECT_LT(took, 6.0);
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1U) << server.output();
+  const Probe pr = probe(recs[0]);
+  EXPECT_EQ(pr.streams, 2);
+  EXPECT_GT(pr.video.packets, 30);
+  EXPECT_EQ(decode_errors(recs[0]), "");
+  EXPECT_EQ(http_get(server.url("/status")).find("\"gone\""), std::string::npos)
+      << "the slot is free";
+}
