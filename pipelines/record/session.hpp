@@ -86,8 +86,10 @@ struct Session {
 
   // ---- shared with streaming threads, under media_lock. The first keyframe starts the file
   // from its streaming thread, inside the data path (it cannot wait for the main loop), and
-  // links every branch's output to the muxer at that moment; the main loop moves the phase to
-  // ending at the same time from a DELETE or a signal. Nothing else is shared.
+  // links the branch outputs to the muxer (video with the audio whose caps are known, audio
+  // later from its own gate); the main loop moves the phase to ending at the same time from a
+  // DELETE, a timeout or a signal. The counters and video_end above are atomics; nothing
+  // else is shared.
   std::mutex media_lock;
   std::condition_variable media_changed; // audio caps arrived (branch.cpp waits for them)
   Phase phase_ = Phase::offered;
