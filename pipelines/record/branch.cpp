@@ -404,36 +404,30 @@ GstPadProbeReturn audio_eos(GstPad *, GstPadProbeInfo *info, gpointer data) {
 // puts SPS/PPS between the slices of an IDR (rtph264pay config-interval=-1 with sliced-thread
 // x264 does); h264parse then gives the second part no timestamp and the file gets a PES
 // without PTS/DTS. The parts are joined here, one picture late (the second part keeps only
-// its slices, so h264parse sees one access unit); EOS flushes the last one.
+// its slices, so h264parse sees one access unit); EOS flushes the last one, from the next
+// element's sink pad (once EOS is on the depayloader's source pad, that pad takes no buffer).
 struct AccessUnitJoiner {
   GstBuffer *held = nullptr;
   whip::AccessUnitTimeline timeline;
-  bool draining = false;
   ~AccessUnitJoiner() {
     if (held)
       gst_buffer_unref(held);
   }
 };
 
-GstPadProbeReturn join_picture_parts(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+using JoinerPtr = std::shared_ptr<AccessUnitJoiner>; // shared by the two probes below
+
+GstPadProbeReturn join_picture_parts(GstPad *, GstPadProbeInfo *info, gpointer data) {
   return whip::guarded("access unit joiner", GST_PAD_PROBE_OK, [&]() {
-    auto *j = static_cast<AccessUnitJoiner *>(data);
+    auto *j = static_cast<JoinerPtr *>(data)->get();
     if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
       GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-      if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS && j->held) {
-        GstBuffer *last = j->held;
-        j->held = nullptr;
-        j->draining = true;
-        gst_pad_push(pad, last);
-        j->draining = false;
-      } else if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP && j->held) {
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP && j->held) {
         gst_buffer_unref(j->held);
         j->held = nullptr;
       }
       return GST_PAD_PROBE_OK;
     }
-    if (j->draining)
-      return GST_PAD_PROBE_OK;
     GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
     const int64_t pts = GST_BUFFER_PTS_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_PTS(buf))
                                                      : whip::AccessUnitTimeline::kNone;
@@ -459,6 +453,19 @@ GstPadProbeReturn join_picture_parts(GstPad *pad, GstPadProbeInfo *info, gpointe
       return GST_PAD_PROBE_DROP;
     }
     GST_PAD_PROBE_INFO_DATA(info) = out;
+    return GST_PAD_PROBE_OK;
+  });
+}
+
+// EOS reaching the element after the depayloader: the held picture goes in first.
+GstPadProbeReturn flush_held_picture(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+  return whip::guarded("access unit joiner EOS", GST_PAD_PROBE_OK, [&]() {
+    auto *j = static_cast<JoinerPtr *>(data)->get();
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS && j->held) {
+      GstBuffer *last = j->held;
+      j->held = nullptr;
+      gst_pad_chain(pad, last);
+    }
     return GST_PAD_PROBE_OK;
   });
 }
@@ -575,13 +582,18 @@ std::vector<GstElement *> video_chain(const std::string &encoding, bool transcod
         make_capsfilter("video/x-h264,stream-format=byte-stream,alignment=au", pipe);
     std::vector<GstElement *> chain = {make("rtph264depay", pipe), bytestream,
                                        make("h264parse", pipe), filter};
+    auto joiner = std::make_shared<AccessUnitJoiner>();
+    auto free_joiner = [](gpointer p) { delete static_cast<JoinerPtr *>(p); };
     GstPad *depay_src = gst_element_get_static_pad(chain.front(), "src");
     gst_pad_add_probe(depay_src,
                       static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER |
                                                    GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-                      join_picture_parts, new AccessUnitJoiner,
-                      [](gpointer p) { delete static_cast<AccessUnitJoiner *>(p); });
+                      join_picture_parts, new JoinerPtr(joiner), free_joiner);
     gst_object_unref(depay_src);
+    GstPad *next_sink = gst_element_get_static_pad(bytestream, "sink");
+    gst_pad_add_probe(next_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, flush_held_picture,
+                      new JoinerPtr(joiner), free_joiner);
+    gst_object_unref(next_sink);
     built.codec = "h264";
     return chain;
   }
