@@ -63,12 +63,12 @@ void recover_leftovers(const std::string &dir) {
     return;
   std::vector<std::string> temps;
   while (const gchar *name = g_dir_read_name(d))
-    if (g_str_has_suffix(name, ".recording.ts"))
+    if (keepup::ts::is_temp_name(name))
       temps.push_back(dir + "/" + name);
   g_dir_close(d);
   for (const auto &t : temps) {
     // cam1-<time>.recording.ts -> cam1-<time>.recovered-<n>.ts, then the temp file goes.
-    const std::string final_path = t.substr(0, t.size() - std::strlen(".recording.ts")) + ".ts";
+    const std::string final_path = keepup::ts::final_path_for_temp(t);
     const std::string out = keepup::ts::recovered_path_for(final_path);
     const keepup::ts::RecoveryReport r = keepup::ts::recover_ts(t, out);
     if (r.ok) {

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "ts_location.hpp"
+
 namespace keepup::whip {
 
 bool servable_recording_name(const std::string &name) {
@@ -16,7 +18,7 @@ bool servable_recording_name(const std::string &name) {
     return name.size() >= suffix.size() &&
            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
-  if (!ends_with(".ts") || ends_with(".recording.ts"))
+  if (!ends_with(".ts") || keepup::ts::is_temp_name(name))
     return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';

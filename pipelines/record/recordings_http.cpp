@@ -20,14 +20,13 @@
 #include <nlohmann/json.hpp>
 
 #include "http_range.hpp"
+#include "ts_location.hpp"
 #include "route_state.hpp"
 #include "routes.hpp"
 
 namespace keepup::record {
 
 namespace {
-
-constexpr const char *kTempSuffix = ".recording.ts"; // tsrecordsink's default temp suffix
 
 std::string iso_utc(long long t) {
   if (t < 0)
@@ -55,7 +54,7 @@ std::vector<DirEntry> scan(const App &app) {
     return out;
   while (const gchar *n = g_dir_read_name(d)) {
     const std::string name = n;
-    const bool temp = g_str_has_suffix(n, kTempSuffix);
+    const bool temp = keepup::ts::is_temp_name(n);
     if (!temp && !whip::servable_recording_name(name))
       continue;
     struct stat st {};

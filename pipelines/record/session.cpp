@@ -425,8 +425,8 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream, 
   // second never share a file (the second start used to "recover" the first one's temp file).
   s->path = whip::unique_recording_path(
       app.opt.output_dir, stream, std::time(nullptr), [&app](const std::string &path) {
-        return app.reserved_paths.count(path) != 0 || keepup::ts::file_exists(path) ||
-               keepup::ts::file_exists(keepup::ts::temp_path_for(path, ".recording.ts"));
+        return app.reserved_paths.count(path) != 0 || keepup::file_exists(path) ||
+               keepup::file_exists(keepup::ts::temp_path_for(path));
       });
   app.reserved_paths.insert(s->path);
   s->started_us = g_get_monotonic_time();
