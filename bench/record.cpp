@@ -261,7 +261,7 @@ void video_parts(int seconds, int max_sessions) {
       Server server(dir);
       std::vector<GPid> pubs;
       for (int i = 0; i < n; ++i)
-        pubs.push_back(publisher(server, "c" + std::to_string(i), seconds));
+        pubs.push_back(publisher(server, std::string("c").append(std::to_string(i)), seconds));
       for (GPid p : pubs)
         wait_exit(p);
     }
@@ -315,7 +315,7 @@ void audio_parts(int seconds, int max_sessions) {
       anchor = median;
     std::string runs;
     for (double u : used[m])
-      runs += (runs.empty() ? "" : " ") + std::to_string(u).substr(0, 4);
+      runs.append(runs.empty() ? "" : " ").append(std::to_string(u).substr(0, 4));
     std::printf("  %-30s %10.2f %11.1f%% %10.2f %8s  %s\n",
                 m == 0 ? "Opus passthrough" : "Opus -> AAC-LC (--audio aac)", median,
                 median / seconds * 100.0, median / anchor, ok[m] ? "yes" : "NO", runs.c_str());

@@ -111,7 +111,9 @@ void MetricsWriter::line(const std::string &name, const Labels &labels, double v
     }
     out_ += '}';
   }
-  out_ += " " + format_metric_value(value) + "\n";
+  out_ += ' '; // appended piecewise: GCC 12 -O3 misfires -Wrestrict on "lit" + string&&
+  out_ += format_metric_value(value);
+  out_ += '\n';
 }
 
 void MetricsWriter::sample(const Labels &labels, double value) {

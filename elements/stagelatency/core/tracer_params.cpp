@@ -27,6 +27,16 @@ std::string join(const std::vector<std::string> &items) {
   return all;
 }
 
+// 'text', built by appending: GCC 12's -Wrestrict misfires at -O3 on "'" + std::string&&.
+std::string single_quoted(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '\'';
+  out += text;
+  out += '\'';
+  return out;
+}
+
 std::string_view trim(std::string_view s) {
   const size_t first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos)
@@ -121,10 +131,10 @@ ParsedParams parse_params(std::string_view text) {
   while (i < n) {
     const size_t key_end = text.find_first_of("=,", i);
     if (key_end == std::string_view::npos || text[key_end] != '=')
-      return fail("'" + std::string(trim(text.substr(i, key_end - i))) + "' has no '='");
+      return fail(single_quoted(trim(text.substr(i, key_end - i))) + " has no '='");
     const std::string_view key = trim(text.substr(i, key_end - i));
     if (!valid_key(key))
-      return fail("'" + std::string(key) + "' is not a parameter name");
+      return fail(single_quoted(key) + " is not a parameter name");
     i = key_end + 1;
     skip_space();
     if (i < n && text[i] == '(') { // a GstStructure type cast: "(double)5", "(string)x"

@@ -371,7 +371,8 @@ static void gst_stage_latency_tracer_constructed(GObject *object) {
     return;
   }
   self->slot = slot;
-  const std::string suffix = "-" + std::to_string(slot);
+  std::string suffix = "-"; // appended: GCC 12 -O3 misfires -Wrestrict on "lit" + string&&
+  suffix += std::to_string(slot);
   self->stage_quark = g_quark_from_string(("keepup-stagelatency-stage" + suffix).c_str());
   self->pad_quark = g_quark_from_string(("keepup-stagelatency-pad" + suffix).c_str());
   self->link_quark = g_quark_from_string(("keepup-stagelatency-link" + suffix).c_str());
