@@ -591,13 +591,17 @@ TEST(Record, MalformedOffersNeverKillTheServer) {
   Published p;
   std::thread pub([&]() { p = publish(server, "steady", 6); });
   ASSERT_TRUE(server.wait_recorded(10)) << server.output();
+  // An offer with a NUL and bytes that are not UTF-8 after its last line (the length comes
+  // from the array: the literal is 54 bytes, not 60 as once written).
+  static const char kBinaryTail[] =
+      "v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\0\xff\xfe";
   const std::vector<std::string> offers = {
       "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 \r\n",
       "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96    \r\n",
       "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/\r\na=fmtp:\r\n",
       "v=0\r\nm=video\r\na=rtpmap:\r\n",
       "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=fingerprint:\r\n",
-      std::string("v=0\r\nm=video 9 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n\0\xff\xfe", 60),
+      std::string(kBinaryTail, sizeof(kBinaryTail) - 1), // NUL and non-UTF-8 bytes kept
   };
   for (const auto &o : offers) {
     const Http r = http("POST", server.url("/whip/bad"), o);
