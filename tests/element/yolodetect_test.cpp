@@ -18,6 +18,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "keepup_metas.hpp"
 #include "letterbox.hpp"
 #include "onnx_builder.hpp"
 #include "test_util.hpp"
@@ -201,6 +202,127 @@ TEST(YoloDetect, IntervalReusesDetectionsOnEveryFrameBetween) {
   EXPECT_STREQ(gst_structure_get_string(s, "layout"), "v8");
   gst_structure_free(s);
   gst_object_unref(e);
+}
+
+// Motion gate: a still scene is inferred on its first frames (the hold), then once per
+// max-skip-time; the frames between reuse the result and say so (fresh=false on the
+// detections and on the inference meta, like interval-skipped frames). Motion is inferred at once.
+TEST(YoloDetect, MotionGateSkipsAStillSceneAndStillRefreshes) {
+  ScratchDir dir;
+  const std::string caps = caps_for("BGR", 320, 320);
+  const GstVideoInfo info = video_info(caps);
+  HarnessPtr h = detector("model=" + known_model(dir) + " motion-gate=true", caps);
+  std::vector<guint64> inferred_at;
+  const guint64 frames = 100; // 3.3 s
+  for (guint64 i = 0; i < frames; ++i) {
+    GstBuffer *out = gst_harness_push_and_pull(h.get(), blank_frame(info, i));
+    const auto found = rois(out);
+    ASSERT_EQ(found.size(), 2U) << "frame " << i;
+    const GstStructure *meta = keepup::gstmeta::find(out, keepup::gstmeta::kInference);
+    ASSERT_NE(meta, nullptr);
+    gboolean meta_fresh = TRUE, has_result = FALSE;
+    gst_structure_get_boolean(meta, "fresh", &meta_fresh);
+    gst_structure_get_boolean(meta, "has-result", &has_result);
+    EXPECT_TRUE(has_result) << i;
+    EXPECT_EQ(meta_fresh, found[0].fresh) << i;
+    const char *gate = gst_structure_get_string(meta, "motion-gate");
+    ASSERT_NE(gate, nullptr);
+    EXPECT_EQ(std::string(gate) == "still", !found[0].fresh) << i << " " << gate;
+    if (found[0].fresh) {
+      EXPECT_EQ(found[0].source_pts, GST_BUFFER_PTS(out)) << i;
+      inferred_at.push_back(GST_BUFFER_PTS(out));
+    }
+    gst_buffer_unref(out);
+  }
+  GstElement *e = element_of(h.get());
+  const guint64 inferences = stats_u64(e, "inferences");
+  EXPECT_EQ(inferences, inferred_at.size());
+  EXPECT_LT(inferences * 5, frames); // far fewer than the frames
+  EXPECT_EQ(stats_u64(e, "skipped-static"), frames - inferences);
+  EXPECT_EQ(stats_u64(e, "skipped"), 0U); // interval skips are counted apart
+  EXPECT_GE(stats_u64(e, "motion-refreshes"), 3U);
+  // Never longer than max-skip-time (1 s) without an inference, and not much shorter.
+  ASSERT_GE(inferred_at.size(), 4U);
+  for (std::size_t k = 1; k < inferred_at.size(); ++k)
+    EXPECT_LE(inferred_at[k] - inferred_at[k - 1], GST_SECOND) << k;
+  EXPECT_GE(inferred_at.back(), frames * 33 * GST_MSECOND - GST_SECOND);
+
+  // The scene changes: that frame is inferred at once.
+  GstBuffer *changed = blank_frame(info, frames);
+  gst_buffer_memset(changed, 0, 200, GST_VIDEO_INFO_SIZE(&info));
+  GstBuffer *out = gst_harness_push_and_pull(h.get(), changed);
+  const auto found = rois(out);
+  ASSERT_EQ(found.size(), 2U);
+  EXPECT_TRUE(found[0].fresh);
+  gst_buffer_unref(out);
+  EXPECT_EQ(stats_u64(e, "inferences"), inferences + 1);
+  const double gate_ms = stats_field<double, gst_structure_get_double>(e, "motion-ms-mean");
+  EXPECT_GT(gate_ms, 0.0);
+  gst_object_unref(e);
+}
+
+// Without the gate the same still frames are all inferred (the test above is the gate's doing).
+TEST(YoloDetect, WithoutMotionGateEveryFrameIsInferred) {
+  ScratchDir dir;
+  const std::string caps = caps_for("BGR", 320, 320);
+  const GstVideoInfo info = video_info(caps);
+  HarnessPtr h = detector("model=" + known_model(dir), caps);
+  for (guint64 i = 0; i < 20; ++i)
+    gst_buffer_unref(gst_harness_push_and_pull(h.get(), blank_frame(info, i)));
+  GstElement *e = element_of(h.get());
+  EXPECT_EQ(stats_u64(e, "inferences"), 20U);
+  EXPECT_EQ(stats_u64(e, "skipped-static"), 0U);
+  gst_object_unref(e);
+}
+
+// Parked objects keep their tracks through a gated stretch: objecttrack predicts on the
+// still frames and the refreshes measure them again before max-lost-time.
+TEST(YoloDetect, MotionGatedStillSceneKeepsItsTracks) {
+  ScratchDir dir;
+  const std::string caps = caps_for("BGR", 320, 320);
+  const GstVideoInfo info = video_info(caps);
+  HarnessPtr h(gst_harness_new_parse(
+      ("yolodetect model=" + known_model(dir) + " motion-gate=true ! objecttrack").c_str()));
+  gst_harness_set_src_caps_str(h.get(), caps.c_str());
+  std::map<std::string, guint64> ids; // label -> track id
+  const guint64 frames = 180;         // 6 s
+  for (guint64 i = 0; i < frames; ++i) {
+    GstBuffer *out = gst_harness_push_and_pull(h.get(), blank_frame(info, i));
+    gpointer state = nullptr;
+    std::size_t tracked = 0;
+    while (GstMeta *m = gst_buffer_iterate_meta_filtered(
+               out, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+      auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
+      GstStructure *t = gst_video_region_of_interest_meta_get_param(roi, "tracking");
+      guint64 id = 0;
+      if (!t || !gst_structure_get_uint64(t, "track-id", &id))
+        continue;
+      ++tracked;
+      const auto [it, added] = ids.emplace(g_quark_to_string(roi->roi_type), id);
+      EXPECT_EQ(it->second, id) << "frame " << i << ": a new id for " << it->first;
+    }
+    gst_buffer_unref(out);
+    if (i >= 10) { // confirmed within the hold's first frames, then reported on every frame
+      EXPECT_EQ(tracked, 2U) << "frame " << i;
+    }
+  }
+  GstElement *det = gst_harness_find_element(h.get(), "yolodetect");
+  GstElement *track = gst_harness_find_element(h.get(), "objecttrack");
+  EXPECT_LT(stats_u64(det, "inferences") * 5, frames);
+  EXPECT_EQ(stats_u64(track, "total-tracks"), 2U);
+  EXPECT_GT(stats_u64(track, "predictions"), frames / 2);
+  gst_object_unref(det);
+  gst_object_unref(track);
+}
+
+// A motion-roi that is no polygon is refused at start, naming the property.
+TEST(YoloDetect, BadMotionRoiIsASettingsError) {
+  ScratchDir dir;
+  const PipelineError e =
+      first_pipeline_error("videotestsrc num-buffers=1 ! yolodetect model=" + known_model(dir) +
+                           " motion-gate=true motion-roi=\"1,2;3,4\" ! fakesink");
+  EXPECT_TRUE(e.matches(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS)) << e.message;
+  EXPECT_NE(e.message.find("motion-roi"), std::string::npos) << e.message;
 }
 
 // A model slower than the frame interval: sync mode runs at the model's pace, async mode

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "motion_gate.hpp"
 #include "yolo_decode.hpp"
 
 namespace keepup::yolo {
@@ -34,6 +35,7 @@ struct Settings {
   ModelSettings model;
   DecodeOptions decode;
   ScheduleSettings schedule;
+  MotionGateSettings motion;
 };
 
 inline constexpr Settings kDefaults{};

@@ -32,7 +32,17 @@
  * first carry an inference's result), reused (frames carrying an older result, or none yet),
  * dropped-inferences (async frames replaced before the worker took them), inference-ms-mean
  * and inference-ms-p95 (last 256 inferences, network only), last-detections, input-size,
- * classes, layout, fixups (rewrites applied to the model).
+ * classes, layout, fixups (rewrites applied to the model), skipped-static (frames due for
+ * inference that the motion gate found still), motion-refreshes (still frames inferred because
+ * max-skip-time was up), motion-ms-mean (the gate's time per decision).
+ *
+ * Motion gate (`motion-gate=true`): on a frame due by `interval`, the mean luma of 16x16 cells
+ * (inside `motion-roi` when set) is compared with the last inferred frame's; when no cell moved
+ * more than `motion-threshold` (raised above the frame's own noise) the frame is not inferred
+ * and reuses the last result exactly like an interval-skipped frame (fresh=false on the
+ * detections and on the inference meta, whose `motion-gate` field says first / motion / hold /
+ * refresh / still), so objecttrack predicts. Frames are still inferred for `motion-hold-time`
+ * after motion (and after the first frame), and at least every `max-skip-time` of PTS time.
  *
  * Errors: no model, or a `model` / `labels` path that is missing, unreadable or a directory:
  * RESOURCE/NOT_FOUND; not ONNX, an output that is not a YOLO tensor, or a model OpenCV cannot
@@ -91,6 +101,11 @@ enum {
   PROP_ASYNC,
   PROP_THREADS,
   PROP_MODEL_FIXUPS,
+  PROP_MOTION_GATE,
+  PROP_MAX_SKIP_TIME,
+  PROP_MOTION_THRESHOLD,
+  PROP_MOTION_HOLD_TIME,
+  PROP_MOTION_ROI,
   PROP_STATS,
   N_PROPS
 };
@@ -121,10 +136,13 @@ struct Running {
   std::uint64_t next_serial = 1;
   std::uint64_t last_attached_serial = 0;
   std::atomic<bool> worker_failed{false};
+  std::unique_ptr<yolo::MotionGate> gate; // with motion-gate=true
 
   std::mutex stats_lock; // guards everything below: the stats reader runs on any thread
   yolo::LatencyWindow latency;
   guint64 frames = 0, inferences = 0, skipped = 0, fresh = 0, reused = 0;
+  guint64 skipped_static = 0, motion_refreshes = 0;
+  yolo::LatencyWindow gate_latency;
   guint last_detections = 0;
 };
 
@@ -226,6 +244,26 @@ static void attach_metas(GstBuffer *buf, const DetectResult &result, bool fresh,
   }
 }
 
+// The motion gate's decision for a frame due by interval, timed and counted. Time is the PTS,
+// like objecttrack's max-lost-time; frames without one use the monotonic clock.
+static yolo::GateDecision gate_decide(Running &run, const keepup::FrameView &view,
+                                      GstClockTime pts) {
+  const std::uint64_t now_ns = GST_CLOCK_TIME_IS_VALID(pts)
+                                   ? static_cast<std::uint64_t>(pts)
+                                   : static_cast<std::uint64_t>(g_get_monotonic_time()) * 1000U;
+  const auto t0 = std::chrono::steady_clock::now();
+  const yolo::GateDecision decision = run.gate->decide(view, now_ns);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::lock_guard<std::mutex> lk(run.stats_lock);
+  run.gate_latency.add(ms);
+  if (decision == yolo::GateDecision::still)
+    ++run.skipped_static;
+  else if (decision == yolo::GateDecision::refresh)
+    ++run.motion_refreshes;
+  return decision;
+}
+
 static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
   auto *self = GST_YOLO_DETECT(trans);
   auto *filter = GST_VIDEO_FILTER(trans);
@@ -243,7 +281,9 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
       std::lock_guard<std::mutex> lk(run->stats_lock);
       frame_index = run->frames++;
     }
-    const bool due = frame_index % std::max(1U, run->settings.schedule.interval) == 0;
+    const bool due_by_interval = frame_index % std::max(1U, run->settings.schedule.interval) == 0;
+    bool due = due_by_interval;
+    const char *gate_says = nullptr;
     const int width = GST_VIDEO_INFO_WIDTH(&filter->in_info);
     const int height = GST_VIDEO_INFO_HEIGHT(&filter->in_info);
 
@@ -259,7 +299,14 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
       std::unique_ptr<GstVideoFrame, void (*)(GstVideoFrame *)> mapped(&frame,
                                                                        gst_video_frame_unmap);
       const keepup::FrameView view = keepup::gstutil::frame_view(&frame);
-      if (run->worker) {
+      if (run->gate) {
+        const yolo::GateDecision decision = gate_decide(*run, view, pts);
+        gate_says = yolo::gate_decision_name(decision);
+        due = decision != yolo::GateDecision::still;
+      }
+      if (!due) {
+        // A still frame: nothing new to infer; it reuses the last result (fresh=false).
+      } else if (run->worker) {
         AsyncJob job;
         run->engine->prepare(view, job.frame);
         mapped.reset();
@@ -295,7 +342,7 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
     double last_ms = 0;
     {
       std::lock_guard<std::mutex> lk(run->stats_lock);
-      if (!due)
+      if (!due_by_interval)
         ++run->skipped;
       if (fresh)
         ++run->fresh;
@@ -312,11 +359,15 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
                         static_cast<guint64>(result ? result->pts : GST_CLOCK_TIME_NONE),
                         "inference-ms", G_TYPE_DOUBLE, last_ms, "detections", G_TYPE_UINT,
                         static_cast<guint>(result ? result->detections.size() : 0), nullptr);
+      if (gate_says) // why this frame was or was not inferred
+        gst_structure_set(info, "motion-gate", G_TYPE_STRING, gate_says, nullptr);
     }
     GST_CAT_LOG_OBJECT(yolodetect_dataflow, self,
                        "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT ": %zu detections (%s)",
                        frame_index, GST_TIME_ARGS(pts), result ? result->detections.size() : 0,
                        fresh ? "fresh" : "reused");
+    if (gate_says)
+      GST_CAT_LOG_OBJECT(yolodetect_dataflow, self, "motion gate: %s", gate_says);
     return GST_FLOW_OK;
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Detection failed"), ("%s", e.what()));
@@ -336,6 +387,13 @@ static gboolean start_impl(GstBaseTransform *trans) {
   try {
     yolo::set_opencv_threads(settings.schedule.threads);
     run->engine = std::make_unique<yolo::YoloEngine>(settings.model, settings.decode);
+    if (settings.motion.enabled) {
+      try {
+        run->gate = std::make_unique<yolo::MotionGate>(settings.motion);
+      } catch (const std::invalid_argument &e) { // a bad motion-roi, named in the message
+        throw yolo::SettingsInvalid(e.what());
+      }
+    }
   } catch (const yolo::ModelNotFound &e) { // the model or labels file, named in the message
     GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("yolodetect: %s", e.what()), ("%s", e.what()));
     return FALSE;
@@ -424,7 +482,8 @@ static GstStructure *make_stats(GstYoloDetect *self) {
   std::shared_ptr<Running> run = running(self);
   GstStructure *s = gst_structure_new_empty("application/x-yolodetect-stats");
   guint64 frames = 0, inferences = 0, skipped = 0, fresh = 0, reused = 0, dropped = 0;
-  gdouble mean = 0, p95 = 0;
+  guint64 skipped_static = 0, refreshes = 0;
+  gdouble mean = 0, p95 = 0, gate_mean = 0;
   guint last = 0;
   gint input_size = 0, classes = 0;
   guint fixups = 0;
@@ -437,6 +496,9 @@ static GstStructure *make_stats(GstYoloDetect *self) {
       skipped = run->skipped;
       fresh = run->fresh;
       reused = run->reused;
+      skipped_static = run->skipped_static;
+      refreshes = run->motion_refreshes;
+      gate_mean = run->gate_latency.mean();
       mean = run->latency.mean();
       p95 = run->latency.p95();
       last = run->last_detections;
@@ -455,7 +517,9 @@ static GstStructure *make_stats(GstYoloDetect *self) {
                     "inference-ms-mean", G_TYPE_DOUBLE, mean, "inference-ms-p95", G_TYPE_DOUBLE,
                     p95, "last-detections", G_TYPE_UINT, last, "input-size", G_TYPE_INT, input_size,
                     "classes", G_TYPE_INT, classes, "layout", G_TYPE_STRING, layout, "fixups",
-                    G_TYPE_UINT, fixups, nullptr);
+                    G_TYPE_UINT, fixups, "skipped-static", G_TYPE_UINT64, skipped_static,
+                    "motion-refreshes", G_TYPE_UINT64, refreshes, "motion-ms-mean", G_TYPE_DOUBLE,
+                    gate_mean, nullptr);
   return s;
 }
 
@@ -503,6 +567,21 @@ static void set_property_impl(GObject *object, guint prop_id, const GValue *valu
     break;
   case PROP_MODEL_FIXUPS:
     s.model.fixups = static_cast<yolo::Fixups>(g_value_get_enum(value));
+    break;
+  case PROP_MOTION_GATE:
+    s.motion.enabled = g_value_get_boolean(value);
+    break;
+  case PROP_MAX_SKIP_TIME:
+    s.motion.max_skip_ns = g_value_get_uint64(value);
+    break;
+  case PROP_MOTION_THRESHOLD:
+    s.motion.threshold = g_value_get_double(value);
+    break;
+  case PROP_MOTION_HOLD_TIME:
+    s.motion.hold_ns = g_value_get_uint64(value);
+    break;
+  case PROP_MOTION_ROI:
+    s.motion.roi = str();
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -559,6 +638,21 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
     break;
   case PROP_MODEL_FIXUPS:
     g_value_set_enum(value, static_cast<gint>(s.model.fixups));
+    break;
+  case PROP_MOTION_GATE:
+    g_value_set_boolean(value, s.motion.enabled);
+    break;
+  case PROP_MAX_SKIP_TIME:
+    g_value_set_uint64(value, s.motion.max_skip_ns);
+    break;
+  case PROP_MOTION_THRESHOLD:
+    g_value_set_double(value, s.motion.threshold);
+    break;
+  case PROP_MOTION_HOLD_TIME:
+    g_value_set_uint64(value, s.motion.hold_ns);
+    break;
+  case PROP_MOTION_ROI:
+    g_value_set_string(value, s.motion.roi.c_str());
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -635,6 +729,31 @@ static void gst_yolo_detect_class_init(GstYoloDetectClass *klass) {
       "model-fixups", "Model fixups",
       "Rewrite ONNX graphs that OpenCV 4.6 cannot load (Ultralytics v8/11 exports)",
       gst_yolo_detect_fixups_get_type(), static_cast<gint>(yolo::kDefaults.model.fixups), ready);
+  properties[PROP_MOTION_GATE] = g_param_spec_boolean(
+      "motion-gate", "Motion gate",
+      "Skip inference while the scene is still (downscaled luma difference against the last "
+      "inferred frame); skipped frames carry fresh=false",
+      yolo::kDefaults.motion.enabled, ready);
+  properties[PROP_MAX_SKIP_TIME] = g_param_spec_uint64(
+      "max-skip-time", "Max skip time",
+      "With motion-gate: infer at least this often (ns of PTS time); keep it at or below "
+      "objecttrack's max-lost-time",
+      1, G_MAXUINT64, yolo::kDefaults.motion.max_skip_ns, ready);
+  properties[PROP_MOTION_THRESHOLD] = g_param_spec_double(
+      "motion-threshold", "Motion threshold",
+      "With motion-gate: luma levels a 16x16 cell's mean must change (raised above the frame's "
+      "noise automatically)",
+      0.0, 255.0, yolo::kDefaults.motion.threshold, ready);
+  properties[PROP_MOTION_HOLD_TIME] = g_param_spec_uint64(
+      "motion-hold-time", "Motion hold time",
+      "With motion-gate: keep inferring this long (ns) after the last motion, so a tracker "
+      "sees objects stop",
+      0, G_MAXUINT64, yolo::kDefaults.motion.hold_ns, ready);
+  properties[PROP_MOTION_ROI] = g_param_spec_string(
+      "motion-roi", "Motion ROI",
+      "With motion-gate: polygon \"x,y;x,y;...\" where motion counts (objecttrack's roi syntax; "
+      "empty = the whole frame). Detection still covers the whole frame",
+      nullptr, ready);
   properties[PROP_STATS] = g_param_spec_boxed(
       "stats", "Statistics", "application/x-yolodetect-stats (see the element documentation)",
       GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
