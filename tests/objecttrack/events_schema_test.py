@@ -5,7 +5,7 @@
 The schema itself must be a valid JSON Schema 2020-12 document, and every line that
 `keepup-analyze test --events -` writes (zones, lines, loitering and tracks turned on) must
 validate against it. The C++ tests validate with a small validator of their own
-(tests/element/json_schema_lite.hpp); this one keeps that validator honest. Needs the hermetic
+(tests/common/json_schema_lite.hpp); this one keeps that validator honest. Needs the hermetic
 test environment and KEEPUP_BUILD_DIR. Exits 77 (skipped) when python3-jsonschema is missing.
 """
 import json
