@@ -34,6 +34,7 @@
 
 #include "../elements/objecttrack/gst/track_event_json.hpp"
 #include "app_util.hpp"
+#include "file_exists.hpp"
 #include "keepup_metas.hpp"
 #include "mot_metrics.hpp"
 #include "parse_number.hpp"
@@ -77,17 +78,12 @@ void usage() {
       "  --quiet              no progress lines\n");
 }
 
-bool file_exists(const std::string &path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0;
-}
-
 std::string default_model() {
   if (const char *env = std::getenv("KEEPUP_MODELS_DIR"))
     return std::string(env) + "/keepup-traffic-320.onnx";
   for (const char *dir : {KEEPUP_SOURCE_MODELS_DIR, KEEPUP_INSTALLED_MODELS_DIR}) {
     const std::string p = std::string(dir) + "/keepup-traffic-320.onnx";
-    if (file_exists(p))
+    if (keepup::file_exists(p))
       return p;
   }
   return std::string(KEEPUP_INSTALLED_MODELS_DIR) + "/keepup-traffic-320.onnx";
@@ -542,11 +538,11 @@ int main(int argc, char **argv) {
   Options &o = app.opt;
   if (o.model.empty())
     o.model = default_model();
-  if (!file_exists(o.model)) {
+  if (!keepup::file_exists(o.model)) {
     std::fprintf(stderr, "keepup-analyze: model %s not found (--model FILE)\n", o.model.c_str());
     return 1;
   }
-  if (o.input != "test" && !gst_uri_is_valid(o.input.c_str()) && !file_exists(o.input)) {
+  if (o.input != "test" && !gst_uri_is_valid(o.input.c_str()) && !keepup::file_exists(o.input)) {
     std::fprintf(stderr, "keepup-analyze: input %s: no such file\n", o.input.c_str());
     return 1;
   }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "file_exists.hpp"
 #include "fuzz_check.hpp"
 #include "ts_fuzz_util.hpp"
 #include "ts_packets.hpp"
@@ -39,11 +40,6 @@ const std::string &scratch_dir() {
   return dir;
 }
 
-bool exists(const std::string &path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0;
-}
-
 std::vector<uint8_t> read_all(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
@@ -66,10 +62,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const ts::RecoveryReport r = ts::recover_ts(in, out);
 
   FUZZ_CHECK(read_all(in) == input); // never modifies its input
-  FUZZ_CHECK(!exists(out + ".partial"));
+  FUZZ_CHECK(!keepup::file_exists(out + ".partial"));
   if (!r.ok) {
     FUZZ_CHECK(!r.error.empty());
-    FUZZ_CHECK(!exists(out)); // nothing written
+    FUZZ_CHECK(!keepup::file_exists(out)); // nothing written
   } else {
     FUZZ_CHECK(r.error.empty());
     const std::vector<uint8_t> kept = read_all(out);

@@ -10,6 +10,7 @@
 
 #include <opencv2/dnn.hpp>
 
+#include "file_util.hpp"
 #include "onnx_builder.hpp"
 #include "onnx_fixups.hpp"
 
@@ -49,10 +50,9 @@ bool has_change(const onnxfix::FixResult &r, const std::string &kind) {
 }
 
 std::string read_file(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string bytes;
+  EXPECT_TRUE(keepup::read_whole_file(path, bytes)) << path;
+  return bytes;
 }
 
 } // namespace

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "yolo_engine.hpp"
 
+#include "file_util.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -21,13 +23,11 @@ std::string read_file(const std::string &path, const char *what) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) // a folder opens, and reads as empty
     throw ModelNotFound(std::string("cannot read ") + what + " '" + path + "': it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  std::string bytes;
+  if (!keepup::read_whole_file(path, bytes))
     throw ModelNotFound(std::string("cannot open ") + what + " '" + path +
                         "': " + std::strerror(errno));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return bytes;
 }
 
 std::vector<int> mat_shape(const cv::Mat &m) {
