@@ -23,219 +23,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "record_util.hpp"
 #include "test_util.hpp"
 
 using namespace keepup::test;
+using namespace keepup::record_test;
 
 namespace {
 
-std::string bin(const char *name) {
-  return std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/" + name;
-}
-
-int free_port() {
-  GSocketListener *l = g_socket_listener_new();
-  const guint16 port = g_socket_listener_add_any_inet_port(l, nullptr, nullptr);
-  g_socket_listener_close(l);
-  g_object_unref(l);
-  return port;
-}
-
-struct Http {
-  guint status = 0;
-  std::string body, location;
-};
-
-Http http(const std::string &method, const std::string &url, const std::string &body = "",
-          const char *type = "application/sdp", const std::string &token = "") {
-  SoupSession *s = soup_session_new_with_options("timeout", 20, nullptr);
-  SoupMessage *m = soup_message_new(method.c_str(), url.c_str());
-  Http r;
-  if (!m) {
-    g_object_unref(s);
-    return r;
-  }
-  if (!token.empty())
-    soup_message_headers_replace(soup_message_get_request_headers(m), "Authorization",
-                                 ("Bearer " + token).c_str());
-  if (!body.empty()) {
-    GBytes *b = g_bytes_new(body.data(), body.size());
-    soup_message_set_request_body_from_bytes(m, type, b);
-    g_bytes_unref(b);
-  }
-  GBytes *reply = soup_session_send_and_read(s, m, nullptr, nullptr);
-  r.status = soup_message_get_status(m);
-  if (reply) {
-    gsize n = 0;
-    const auto *d = static_cast<const char *>(g_bytes_get_data(reply, &n));
-    r.body.assign(d ? d : "", n);
-    g_bytes_unref(reply);
-  }
-  if (const char *loc =
-          soup_message_headers_get_one(soup_message_get_response_headers(m), "Location"))
-    r.location = loc;
-  g_object_unref(m);
-  g_object_unref(s);
-  return r;
-}
-
-class Server {
-public:
-  Server(const std::string &dir, std::vector<std::string> extra = {}, bool loopback_ice = true)
-      : port_(free_port()) {
-    std::vector<std::string> args = {
-        bin("keepup-record"), "--listen",
-        (loopback_ice ? "127.0.0.1:" : "0.0.0.0:") + std::to_string(port_), "--output-dir", dir};
-    if (loopback_ice) {
-      args.push_back("--ice-address");
-      args.push_back("127.0.0.1");
-    }
-    args.insert(args.end(), extra.begin(), extra.end());
-    log_ = dir + "/../server-" + std::to_string(port_) + ".log";
-    std::vector<gchar *> argv;
-    for (auto &a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    gint out_fd = -1;
-    GError *err = nullptr;
-    if (!g_spawn_async_with_pipes(nullptr, argv.data(), nullptr, G_SPAWN_DO_NOT_REAP_CHILD, nullptr,
-                                  nullptr, &pid_, nullptr, &out_fd, nullptr, &err)) {
-      ADD_FAILURE() << (err ? err->message : "spawn");
-      g_clear_error(&err);
-      return;
-    }
-    // Keep the log in a thread, so the pipe never fills and the test can read it.
-    reader_ = std::thread([fd = out_fd, this]() {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        std::lock_guard<std::mutex> lk(m_);
-        output_.append(buf, static_cast<std::size_t>(n));
-      }
-      close(fd);
-    });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (http("GET", url("/status")).status == 200)
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "keepup-record did not come up:\n" << output();
-  }
-  ~Server() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (reader_.joinable())
-      reader_.join();
-  }
-  std::string url(const std::string &path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-  int port() const { return port_; }
-  GPid pid() const { return pid_; }
-  bool alive() { return !reaped_ && waitpid(pid_, nullptr, WNOHANG) == 0; }
-  // Sends a signal and waits (bounded) for the exit status; -1 on timeout.
-  int stop(int sig, int timeout_s = 30) {
-    kill(pid_, sig);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        reaped_ = true;
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-  std::string output() {
-    std::lock_guard<std::mutex> lk(m_);
-    return output_;
-  }
-  // Waits until /status reports `frames` recorded frames in every session (at least one).
-  bool wait_recorded(guint64 frames, int sessions = 1, int timeout_s = 30) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (std::chrono::steady_clock::now() < deadline) {
-      const auto j = nlohmann::json::parse(http("GET", url("/status")).body, nullptr, false);
-      if (!j.is_discarded() && static_cast<int>(j["sessions"].size()) >= sessions) {
-        bool all = true;
-        for (const auto &s : j["sessions"])
-          all = all && s["frames_out"].get<guint64>() >= frames;
-        if (all)
-          return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-
-private:
-  int port_;
-  GPid pid_ = 0;
-  bool reaped_ = false;
-  std::string log_;
-  std::thread reader_;
-  std::mutex m_;
-  std::string output_;
-};
-
-struct Published {
-  bool ok = false;
-  guint64 sent = 0;
-  std::string out;
-};
-
-Published publish(const Server &server, const std::string &stream, int seconds,
-                  std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {bin("keepup-whip-publish"),
-                                   server.url("/whip/" + stream),
-                                   "--seconds",
-                                   std::to_string(seconds),
-                                   "--ice-address",
-                                   "127.0.0.1",
-                                   "--size",
-                                   "640x360"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  std::vector<gchar *> argv;
-  for (auto &a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  gchar *out = nullptr, *err = nullptr;
-  gint status = 0;
-  Published p;
-  if (g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out, &err,
-                   &status, nullptr)) {
-    p.ok = g_spawn_check_wait_status(status, nullptr);
-    p.out = std::string(out ? out : "") + (err ? err : "");
-    const auto at = p.out.find("sent ");
-    if (at != std::string::npos)
-      p.sent = std::strtoull(p.out.c_str() + at + 5, nullptr, 10);
-  }
-  g_free(out);
-  g_free(err);
-  return p;
-}
-
-std::vector<std::string> files(const std::string &dir, const char *suffix) {
-  std::vector<std::string> out;
-  GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
-  while (const gchar *n = d ? g_dir_read_name(d) : nullptr)
-    if (g_str_has_suffix(n, suffix))
-      out.push_back(dir + "/" + n);
-  if (d)
-    g_dir_close(d);
-  return out;
-}
-
-// Recordings (not temp files, not recovered ones).
-std::vector<std::string> recordings(const std::string &dir) {
-  std::vector<std::string> out;
-  for (const auto &f : files(dir, ".ts"))
-    if (!g_str_has_suffix(f.c_str(), ".recording.ts") && f.find(".recovered-") == std::string::npos)
-      out.push_back(f);
-  return out;
+// The publisher at 640x360, the size these tests were written for.
+Outcome publish_640(Server &server, const std::string &stream, int seconds,
+                    std::vector<std::string> extra = {}) {
+  return keepup::record_test::publish(server, stream, seconds, std::move(extra), "640x360");
 }
 
 struct Decoded {
@@ -322,7 +121,7 @@ template <typename F> bool eventually(F &&done, std::chrono::milliseconds timeou
 }
 
 std::size_t session_count(Server &server) {
-  const auto j = nlohmann::json::parse(http("GET", server.url("/status")).body, nullptr, false);
+  const auto j = nlohmann::json::parse(request("GET", server.url("/status")).body, nullptr, false);
   return j.is_discarded() ? 999 : j["sessions"].size();
 }
 
@@ -339,7 +138,7 @@ TEST(Record, PublishedH264IsRecordedAndStartsWithAKeyframe) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  const Published p = publish(server, "cam1", 5);
+  const Outcome p = publish_640(server, "cam1", 5);
   ASSERT_TRUE(p.ok) << p.out << server.output();
   ASSERT_GT(p.sent, 100U);
   const auto recs = recordings(out);
@@ -359,7 +158,7 @@ TEST(Record, OfferWithAudioStillRecordsAllVideo) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out, {"--audio", "none"});
-  const Published p = publish(server, "av", 4, {"--audio"});
+  const Outcome p = publish_640(server, "av", 4, {"--audio"});
   ASSERT_TRUE(p.ok) << p.out << server.output();
   const auto recs = recordings(out);
   ASSERT_EQ(recs.size(), 1U);
@@ -373,7 +172,7 @@ TEST(Record, Vp8IsTranscodedToH264) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  const Published p = publish(server, "vp8cam", 5, {"--codec", "vp8"});
+  const Outcome p = publish_640(server, "vp8cam", 5, {"--codec", "vp8"});
   ASSERT_TRUE(p.ok) << p.out << server.output();
   const auto recs = recordings(out);
   ASSERT_EQ(recs.size(), 1U);
@@ -388,9 +187,9 @@ TEST(Record, TwoConcurrentPublishersGiveTwoValidFiles) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  Published a;
-  std::thread other([&]() { a = publish(server, "left", 4); });
-  const Published b = publish(server, "right", 4);
+  Outcome a;
+  std::thread other([&]() { a = publish_640(server, "left", 4); });
+  const Outcome b = publish_640(server, "right", 4);
   other.join();
   ASSERT_TRUE(a.ok && b.ok) << a.out << b.out << server.output();
   const auto recs = recordings(out);
@@ -406,8 +205,8 @@ TEST(Record, SigtermFinalizesOpenRecordings) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  Published p;
-  std::thread pub([&]() { p = publish(server, "term", 15); });
+  Outcome p;
+  std::thread pub([&]() { p = publish_640(server, "term", 15); });
   ASSERT_TRUE(server.wait_recorded(45)) << server.output();
   const int status = server.stop(SIGTERM);
   pub.join();
@@ -426,8 +225,8 @@ TEST(Record, SigkillLeavesATempFileTheNextStartRecovers) {
   const std::string out = dir / "rec";
   {
     Server server(out);
-    Published p;
-    std::thread pub([&]() { p = publish(server, "crash", 15); });
+    Outcome p;
+    std::thread pub([&]() { p = publish_640(server, "crash", 15); });
     ASSERT_TRUE(server.wait_recorded(60)) << server.output();
     // The writer flushes at least once a second: let it have written something.
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -476,7 +275,7 @@ TEST(Record, BadRequestsGetTheirStatusAndDoNotDisturbOthers) {
       {"unknown session", "DELETE", "/whip/cam/12345", "", "s3cret", "application/sdp", 404},
   };
   for (const auto &c : cases) {
-    const Http r = http(c.method, server.url(c.path), c.body, c.type, c.token);
+    const Reply r = whip_request(c.method, server.url(c.path), c.body, c.type, c.token);
     EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
   }
   // CORS preflight for a page on another origin.
@@ -498,7 +297,7 @@ TEST(Record, BadRequestsGetTheirStatusAndDoNotDisturbOthers) {
   g_object_unref(m);
   g_object_unref(s);
   // After all that, a normal publish still works.
-  const Published p = publish(server, "cam", 3, {"--token", "s3cret"});
+  const Outcome p = publish_640(server, "cam", 3, {"--token", "s3cret"});
   EXPECT_TRUE(p.ok) << p.out << server.output();
   EXPECT_EQ(recordings(out).size(), 1U);
 }
@@ -507,10 +306,10 @@ TEST(Record, SessionLimitAnswers503) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out, {"--max-sessions", "1"});
-  Published first;
-  std::thread pub([&]() { first = publish(server, "one", 6); });
+  Outcome first;
+  std::thread pub([&]() { first = publish_640(server, "one", 6); });
   ASSERT_TRUE(server.wait_recorded(10)) << server.output();
-  const Published second = publish(server, "two", 2);
+  const Outcome second = publish_640(server, "two", 2);
   pub.join();
   EXPECT_FALSE(second.ok);
   EXPECT_NE(second.out.find("503"), std::string::npos) << second.out;
@@ -522,56 +321,18 @@ TEST(Record, SessionLimitAnswers503) {
 TEST(Record, HeadlessChromiumPublishesFromThePage) {
   if (!g_file_test("/usr/bin/chromium", G_FILE_TEST_IS_EXECUTABLE))
     GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
-  std::string address;
-  {
-    gchar *out = nullptr;
-    // The first global IPv4 address of a non-loopback interface.
-    if (g_spawn_command_line_sync("ip -4 -o addr show scope global", &out, nullptr, nullptr,
-                                  nullptr) &&
-        out) {
-      const std::string text = out;
-      const auto inet = text.find("inet ");
-      if (inet != std::string::npos)
-        address = text.substr(inet + 5, text.find('/', inet) - inet - 5);
-    }
-    g_free(out);
-  }
+  const std::string address = non_loopback_ipv4();
   if (address.empty())
     GTEST_SKIP() << "no non-loopback IPv4 interface: Chromium cannot do ICE on loopback only";
   ScratchDir dir;
   const std::string out = dir / "rec";
-  Server server(out, {"--ice-address", address}, false);
+  Server server(out, {"--ice-address", address}, {}, false);
   // The page itself from localhost (a secure context, so getUserMedia exists); the media
   // goes over the interface's address.
-  const std::string page = server.url("/?autostart=1&stream=browser&audio=0");
-  const std::string profile = dir / "profile";
-  std::vector<std::string> args = {"/usr/bin/chromium",
-                                   "--headless=new",
-                                   "--no-sandbox",
-                                   "--use-fake-device-for-media-stream",
-                                   "--use-fake-ui-for-media-stream",
-                                   "--disable-features=WebRtcHideLocalIpsWithMdns",
-                                   "--no-first-run",
-                                   "--disable-background-networking",
-                                   "--disable-component-update",
-                                   "--disable-sync",
-                                   "--disable-quic",
-                                   "--disable-gpu",
-                                   "--user-data-dir=" + profile,
-                                   page};
-  std::vector<gchar *> argv;
-  for (auto &a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  GPid browser = 0;
-  ASSERT_TRUE(g_spawn_async(nullptr, argv.data(), nullptr,
-                            static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD |
-                                                     G_SPAWN_STDOUT_TO_DEV_NULL |
-                                                     G_SPAWN_STDERR_TO_DEV_NULL),
-                            nullptr, nullptr, &browser, nullptr));
+  Browser browser(server, dir / "profile", "stream=browser&audio=0", "");
+  ASSERT_TRUE(browser.started());
   const bool recorded = server.wait_recorded(90, 1, 60);
-  kill(browser, SIGKILL);
-  waitpid(browser, nullptr, 0);
+  browser.stop();
   ASSERT_TRUE(recorded) << "no frames from Chromium within 60 s:\n" << server.output();
   ASSERT_NE(server.stop(SIGTERM), -1);
   const auto recs = recordings(out);
@@ -588,8 +349,8 @@ TEST(Record, MalformedOffersNeverKillTheServer) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  Published p;
-  std::thread pub([&]() { p = publish(server, "steady", 6); });
+  Outcome p;
+  std::thread pub([&]() { p = publish_640(server, "steady", 6); });
   ASSERT_TRUE(server.wait_recorded(10)) << server.output();
   // An offer with a NUL and bytes that are not UTF-8 after its last line (the length comes
   // from the array: the literal is 54 bytes, not 60 as once written).
@@ -604,7 +365,7 @@ TEST(Record, MalformedOffersNeverKillTheServer) {
       std::string(kBinaryTail, sizeof(kBinaryTail) - 1), // NUL and non-UTF-8 bytes kept
   };
   for (const auto &o : offers) {
-    const Http r = http("POST", server.url("/whip/bad"), o);
+    const Reply r = whip_request("POST", server.url("/whip/bad"), o);
     EXPECT_GE(r.status, 400U) << o << r.body;
     EXPECT_LT(r.status, 500U) << o << r.body;
     EXPECT_FALSE(r.body.empty()) << "the reason is in the body";
@@ -612,7 +373,7 @@ TEST(Record, MalformedOffersNeverKillTheServer) {
   }
   pub.join();
   EXPECT_TRUE(p.ok) << p.out << server.output();
-  EXPECT_EQ(http("GET", server.url("/status")).status, 200U);
+  EXPECT_EQ(whip_request("GET", server.url("/status")).status, 200U);
   EXPECT_EQ(recordings(out).size(), 1U);
 }
 
@@ -620,13 +381,13 @@ TEST(Record, MalformedFingerprintIs400WithTheReason) {
   ScratchDir dir;
   Server server(dir / "rec");
   for (const char *bad : {"sha-256 zz:11:22", "sha-256", "sha-256 00:11:22:33", "sha(256) 00:11"}) {
-    const Http r = http("POST", server.url("/whip/fp"), synthetic_offer(bad));
+    const Reply r = whip_request("POST", server.url("/whip/fp"), synthetic_offer(bad));
     EXPECT_EQ(r.status, 400U) << bad << ": " << r.body;
     EXPECT_NE(r.body.find("fingerprint"), std::string::npos) << r.body;
   }
-  const Http good = http("POST", server.url("/whip/fp"), synthetic_offer());
+  const Reply good = whip_request("POST", server.url("/whip/fp"), synthetic_offer());
   EXPECT_EQ(good.status, 201U) << good.body << server.output();
-  EXPECT_EQ(http("DELETE", server.url(good.location)).status, 200U);
+  EXPECT_EQ(whip_request("DELETE", server.url(good.header("location"))).status, 200U);
 }
 
 // Every session used to keep its bus (two Unix sockets) and pipeline: 100 sessions took
@@ -636,10 +397,10 @@ TEST(Record, PostDeleteCyclesReleaseFdsAndMemory) {
   const std::string out = dir / "rec";
   Server server(out);
   auto cycle = [&]() {
-    const Http r = http("POST", server.url("/whip/cycle"), synthetic_offer());
+    const Reply r = whip_request("POST", server.url("/whip/cycle"), synthetic_offer());
     if (r.status != 201)
       return "POST " + std::to_string(r.status) + ": " + r.body;
-    const Http d = http("DELETE", server.url(r.location));
+    const Reply d = whip_request("DELETE", server.url(r.header("location")));
     return d.status == 200 ? std::string() : "DELETE " + std::to_string(d.status) + ": " + d.body;
   };
   // Warm up once: GStreamer's thread pools, the registry, libnice's first agent.
@@ -667,18 +428,18 @@ TEST(Record, UnconnectedSessionsEndAfterTheConnectTimeout) {
   const std::string out = dir / "rec";
   Server server(out, {"--max-sessions", "2", "--connect-timeout", "1"});
   for (int i = 0; i < 2; ++i)
-    ASSERT_EQ(http("POST", server.url("/whip/ghost"), synthetic_offer()).status, 201U)
+    ASSERT_EQ(whip_request("POST", server.url("/whip/ghost"), synthetic_offer()).status, 201U)
         << server.output();
-  EXPECT_EQ(http("POST", server.url("/whip/ghost"), synthetic_offer()).status, 503U);
+  EXPECT_EQ(whip_request("POST", server.url("/whip/ghost"), synthetic_offer()).status, 503U);
   ASSERT_TRUE(eventually([&]() { return session_count(server) == 0; }, std::chrono::seconds(8)))
       << server.output();
   EXPECT_NE(server.output().find("no ICE connection within 1 s"), std::string::npos)
       << server.output();
-  const Http again = http("POST", server.url("/whip/ghost"), synthetic_offer());
+  const Reply again = whip_request("POST", server.url("/whip/ghost"), synthetic_offer());
   EXPECT_EQ(again.status, 201U) << again.body;
   EXPECT_TRUE(all_files(out).empty()) << "no file for a session that never connected";
   // A real publisher within the timeout is not cut.
-  const Published p = publish(server, "real", 3);
+  const Outcome p = publish_640(server, "real", 3);
   EXPECT_TRUE(p.ok) << p.out << server.output();
 }
 
@@ -687,10 +448,10 @@ TEST(Record, SessionWithoutMediaLeavesNoFile) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  const Http r = http("POST", server.url("/whip/empty"), synthetic_offer());
+  const Reply r = whip_request("POST", server.url("/whip/empty"), synthetic_offer());
   ASSERT_EQ(r.status, 201U) << r.body << server.output();
   EXPECT_TRUE(all_files(out).empty()) << "nothing on disk before the first frame";
-  EXPECT_EQ(http("DELETE", server.url(r.location)).status, 200U);
+  EXPECT_EQ(whip_request("DELETE", server.url(r.header("location"))).status, 200U);
   EXPECT_TRUE(all_files(out).empty()) << all_files(out).front();
 }
 
@@ -700,9 +461,9 @@ TEST(Record, TwoPublishesToOneStreamGiveTwoFiles) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  Published a;
-  std::thread other([&]() { a = publish(server, "same", 4); });
-  const Published b = publish(server, "same", 4);
+  Outcome a;
+  std::thread other([&]() { a = publish_640(server, "same", 4); });
+  const Outcome b = publish_640(server, "same", 4);
   other.join();
   ASSERT_TRUE(a.ok && b.ok) << a.out << b.out << server.output();
   const auto recs = recordings(out);
@@ -727,11 +488,11 @@ TEST(Record, RecordingsHaveMonotonicDts) {
   ScratchDir dir;
   const std::string out = dir / "rec";
   Server server(out);
-  Published split;
+  Outcome split;
   std::thread other([&]() {
-    split = publish(server, "split", 5, {"--rtp-config-interval", "-1"});
+    split = publish_640(server, "split", 5, {"--rtp-config-interval", "-1"});
   });
-  const Published plain = publish(server, "plain", 5);
+  const Outcome plain = publish_640(server, "plain", 5);
   other.join();
   ASSERT_TRUE(split.ok && plain.ok) << split.out << plain.out << server.output();
   const auto recs = recordings(out);
@@ -777,7 +538,7 @@ TEST(Record, IdleConnectionsAreClosedAndStatusStaysFast) {
   double worst_ms = 0;
   for (int i = 0; i < 5; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    const Http r = http("GET", server.url("/status"));
+    const Reply r = whip_request("GET", server.url("/status"));
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_EQ(r.status, 200U);

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace keepup::record_test {
 
 inline std::string bin(const char *name) {
@@ -92,15 +94,32 @@ inline Reply request(const std::string &method, const std::string &url,
   return r;
 }
 
+// A WHIP-style request: an SDP body when one is given, and a bearer token when one is given.
+inline Reply whip_request(const std::string &method, const std::string &url,
+                          const std::string &body = "", const char *type = "application/sdp",
+                          const std::string &token = "") {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!token.empty())
+    headers.emplace_back("Authorization", "Bearer " + token);
+  return request(method, url, body, body.empty() ? nullptr : type, headers);
+}
+
 // keepup-record in the background, its output collected; killed at the end of the test.
+// `loopback` (the default) listens on 127.0.0.1 and gathers ICE there; false listens on every
+// interface and leaves --ice-address to `extra` (Chromium never uses loopback for ICE).
+// `port`: listen there (a test that must name the URL in `extra`, like --advertise); 0: any free.
 class Server {
 public:
   Server(const std::string &dir, std::vector<std::string> extra = {},
-         std::vector<std::string> env = {})
-      : port_(free_port()) {
-    std::vector<std::string> args = {
-        bin("keepup-record"), "--listen", "127.0.0.1:" + std::to_string(port_), "--output-dir", dir,
-        "--ice-address",      "127.0.0.1"};
+         std::vector<std::string> env = {}, bool loopback = true, int port = 0)
+      : port_(port > 0 ? port : free_port()) {
+    std::vector<std::string> args = {bin("keepup-record"), "--listen",
+                                     (loopback ? "127.0.0.1:" : "0.0.0.0:") + std::to_string(port_),
+                                     "--output-dir", dir};
+    if (loopback) {
+      args.push_back("--ice-address");
+      args.push_back("127.0.0.1");
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<gchar *> argv;
     for (auto &a : args)
@@ -141,7 +160,7 @@ public:
     ADD_FAILURE() << "keepup-record did not come up:\n" << output();
   }
   ~Server() {
-    if (pid_ > 0) {
+    if (pid_ > 0 && !reaped_) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
@@ -150,6 +169,40 @@ public:
   }
   std::string url(const std::string &path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  int port() const { return port_; }
+  GPid pid() const { return pid_; }
+  bool alive() { return !reaped_ && waitpid(pid_, nullptr, WNOHANG) == 0; }
+  // Sends a signal and waits (bounded) for the exit status; -1 on timeout.
+  int stop(int sig, int timeout_s = 30) {
+    kill(pid_, sig);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        reaped_ = true;
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  // Waits until /status reports `frames` recorded frames in every session (at least
+  // `sessions` of them).
+  bool wait_recorded(guint64 frames, int sessions = 1, int timeout_s = 30) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto j = nlohmann::json::parse(request("GET", url("/status")).body, nullptr, false);
+      if (!j.is_discarded() && static_cast<int>(j["sessions"].size()) >= sessions) {
+        bool all = true;
+        for (const auto &s : j["sessions"])
+          all = all && s["frames_out"].get<guint64>() >= frames;
+        if (all)
+          return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
   }
   std::string output() {
     std::lock_guard<std::mutex> lk(m_);
@@ -169,6 +222,7 @@ public:
 private:
   int port_;
   GPid pid_ = 0;
+  bool reaped_ = false;
   std::thread reader_;
   std::mutex m_;
   std::string output_;
@@ -177,7 +231,10 @@ private:
 struct Outcome {
   bool ok = false;
   std::string out;
+  unsigned long long sent = 0; // keepup-whip-publish's "sent N frames"
 };
+
+inline unsigned long long number_after(const std::string &text, const std::string &prefix);
 
 inline Outcome run(std::vector<std::string> args) {
   std::vector<gchar *> argv;
@@ -191,6 +248,7 @@ inline Outcome run(std::vector<std::string> args) {
                    &status, nullptr)) {
     r.ok = g_spawn_check_wait_status(status, nullptr);
     r.out = std::string(out ? out : "") + (err ? err : "");
+    r.sent = number_after(r.out, "sent ");
   }
   g_free(out);
   g_free(err);
@@ -198,7 +256,7 @@ inline Outcome run(std::vector<std::string> args) {
 }
 
 inline Outcome publish(Server &server, const std::string &stream, int seconds,
-                       std::vector<std::string> extra = {}) {
+                       std::vector<std::string> extra = {}, const std::string &size = "320x240") {
   std::vector<std::string> args = {bin("keepup-whip-publish"),
                                    server.url("/whip/" + stream),
                                    "--seconds",
@@ -206,7 +264,7 @@ inline Outcome publish(Server &server, const std::string &stream, int seconds,
                                    "--ice-address",
                                    "127.0.0.1",
                                    "--size",
-                                   "320x240"};
+                                   size};
   args.insert(args.end(), extra.begin(), extra.end());
   return run(args);
 }
@@ -217,16 +275,25 @@ inline unsigned long long number_after(const std::string &text, const std::strin
                                  : std::strtoull(text.c_str() + at + prefix.size(), nullptr, 10);
 }
 
-// Finished recordings in `dir`, sorted.
-inline std::vector<std::string> recordings(const std::string &dir) {
+// Files in `dir` whose names end with `suffix` ("" for all), sorted.
+inline std::vector<std::string> files(const std::string &dir, const char *suffix) {
   std::vector<std::string> out;
   GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
   while (const gchar *n = d ? g_dir_read_name(d) : nullptr)
-    if (g_str_has_suffix(n, ".ts") && !g_str_has_suffix(n, ".recording.ts"))
+    if (g_str_has_suffix(n, suffix))
       out.push_back(dir + "/" + n);
   if (d)
     g_dir_close(d);
   std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Finished recordings in `dir` (not temp files, not recovered ones), sorted.
+inline std::vector<std::string> recordings(const std::string &dir) {
+  std::vector<std::string> out;
+  for (const auto &f : files(dir, ".ts"))
+    if (!g_str_has_suffix(f.c_str(), ".recording.ts") && f.find(".recovered-") == std::string::npos)
+      out.push_back(f);
   return out;
 }
 
@@ -249,5 +316,106 @@ inline std::string read_file(const std::string &path) {
   s << in.rdbuf();
   return s.str();
 }
+
+// The first global IPv4 address of a non-loopback interface: Chromium never uses loopback for
+// ICE. Empty when there is none.
+inline std::string non_loopback_ipv4() {
+  std::string address;
+  gchar *out = nullptr;
+  if (g_spawn_command_line_sync("ip -4 -o addr show scope global", &out, nullptr, nullptr,
+                                nullptr) &&
+      out) {
+    const std::string text = out;
+    const auto inet = text.find("inet ");
+    if (inet != std::string::npos)
+      address = text.substr(inet + 5, text.find('/', inet) - inet - 5);
+  }
+  g_free(out);
+  return address;
+}
+
+// Headless Chromium on the page the server serves (`query` after "?autostart=1&"), fake camera
+// (1280x720 asked for) and fake microphone; its log (the page's console lines among them) goes
+// to `log` ("" keeps none). Killed when it goes out of scope.
+class Browser {
+public:
+  Browser(const Server &server, const std::string &profile, const std::string &query,
+          const std::string &log)
+      : log_(log) {
+    std::vector<std::string> args = {"/usr/bin/chromium",
+                                     "--headless=new",
+                                     "--no-sandbox",
+                                     "--use-fake-device-for-media-stream",
+                                     "--use-fake-ui-for-media-stream",
+                                     "--disable-features=WebRtcHideLocalIpsWithMdns",
+                                     "--no-first-run",
+                                     "--disable-background-networking",
+                                     "--disable-component-update",
+                                     "--disable-sync",
+                                     "--disable-quic",
+                                     "--disable-gpu",
+                                     "--enable-logging=stderr",
+                                     "--v=0",
+                                     "--user-data-dir=" + profile,
+                                     server.url("/?autostart=1&" + query)};
+    std::vector<gchar *> argv;
+    for (auto &a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    gint err_fd = -1;
+    started_ = g_spawn_async_with_pipes(
+        nullptr, argv.data(), nullptr,
+        static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL), nullptr,
+        nullptr, &pid_, nullptr, nullptr, &err_fd, nullptr);
+    if (started_)
+      reader_ = std::thread([fd = err_fd, this]() {
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0) {
+          std::lock_guard<std::mutex> lk(m_);
+          text_.append(buf, static_cast<std::size_t>(n));
+        }
+        close(fd);
+      });
+  }
+  // The page's ?stats=1 lines: one JSON object a second.
+  std::vector<nlohmann::json> stats() {
+    std::vector<nlohmann::json> out;
+    std::lock_guard<std::mutex> lk(m_);
+    for (std::size_t at = text_.find("keepup-stats "); at != std::string::npos;
+         at = text_.find("keepup-stats ", at + 1)) {
+      const auto from = at + 13, to = text_.find('}', from);
+      if (to == std::string::npos)
+        break;
+      const auto j = nlohmann::json::parse(text_.substr(from, to - from + 1), nullptr, false);
+      if (!j.is_discarded())
+        out.push_back(j);
+    }
+    return out;
+  }
+  ~Browser() { stop(); }
+  bool started() const { return started_; }
+  void stop() {
+    if (started_ && pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = 0;
+    }
+    if (reader_.joinable())
+      reader_.join();
+    if (!log_.empty()) {
+      std::lock_guard<std::mutex> lk(m_);
+      g_file_set_contents(log_.c_str(), text_.data(), static_cast<gssize>(text_.size()), nullptr);
+    }
+  }
+
+private:
+  GPid pid_ = 0;
+  bool started_ = false;
+  std::string log_;
+  std::thread reader_;
+  std::mutex m_;
+  std::string text_;
+};
 
 } // namespace keepup::record_test
