@@ -79,6 +79,7 @@
 #include "callback_guard.hpp"
 #include "frame_policy.hpp"
 #include "keepup_metas.hpp"
+#include "track_event_meta.hpp"
 #include "track_events.hpp"
 #include "track_metas.hpp"
 #include "tracker.hpp"
@@ -185,12 +186,15 @@ static GstStaticPadTemplate sink_template =
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-raw"));
 
-static void post(GstObjectTrack *self, GstStructure *s) {
+// Posted, and kept in `batch` for the frame (track_event_meta.hpp: metapublish reads them).
+static void post(GstObjectTrack *self, GstStructure *s, trackevents::EventBatch &batch) {
+  batch.add(s);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 // The tracker's events as messages, in this order: starts, crossings, zones, ends.
-static void post_events(GstObjectTrack *self, Tracking &run, gint64 wall_us) {
+static void post_events(GstObjectTrack *self, Tracking &run, gint64 wall_us,
+                        trackevents::EventBatch &batch) {
   trackevents::Context ctx;
   ctx.stream = run.stream_name;
   ctx.wall_us = wall_us;
@@ -200,16 +204,16 @@ static void post_events(GstObjectTrack *self, Tracking &run, gint64 wall_us) {
     if (!run.post_track_messages)
       continue;
     if (e.started)
-      post(self, trackevents::track_event(e, ctx));
+      post(self, trackevents::track_event(e, ctx), batch);
     else
       ended.push_back(std::move(e));
   }
   for (const auto &e : run.tracker.take_events())
-    post(self, trackevents::line_event(e, ctx));
+    post(self, trackevents::line_event(e, ctx), batch);
   for (const auto &e : run.tracker.take_zone_events())
-    post(self, trackevents::zone_event(e, ctx));
+    post(self, trackevents::zone_event(e, ctx), batch);
   for (const auto &e : ended)
-    post(self, trackevents::track_event(e, ctx));
+    post(self, trackevents::track_event(e, ctx), batch);
 }
 
 static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstBuffer *buf) {
@@ -275,7 +279,9 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
       run->occupancy = occupancy;
     }
     run->last_t_ns = t_ns;
-    post_events(self, *run, trackmetas::frame_wall_us(buf)); // last, with no lock held
+    trackevents::EventBatch batch;
+    post_events(self, *run, trackmetas::frame_wall_us(buf), batch); // last, with no lock held
+    batch.attach(buf);
     GST_CAT_LOG_OBJECT(
         objecttrack_dataflow, self, "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
         GST_TIME_ARGS(pts), dets.size(), tracks.size(), fresh ? "update" : "predict");
@@ -377,7 +383,10 @@ static gboolean sink_event_impl(GstBaseTransform *trans, GstEvent *event) {
         run->active = 0;
         run->occupancy = run->tracker.occupancy();
       }
-      post_events(self, *run, g_get_real_time());
+      trackevents::EventBatch batch;
+      post_events(self, *run, g_get_real_time(), batch);
+      if (GstEvent *events = batch.to_event()) // in band, just before EOS
+        gst_pad_push_event(GST_BASE_TRANSFORM_SRC_PAD(trans), events);
     }
   } else if (GST_EVENT_TYPE(event) == GST_EVENT_STREAM_START) {
     const gchar *id = nullptr;
