@@ -29,25 +29,26 @@ bool is_name_char(char c) {
          c == '-';
 }
 
-// The documented rule, written out independently: "Bearer <token>", scheme case-insensitive,
-// trailing white space ignored, the rest equal to the token.
+// The documented rule ("Bearer <token>", scheme case-insensitive, trailing white space
+// ignored, the rest equal to the token), stated as a match rather than whip_core's
+// trim-and-compare: the header is the scheme, then the token byte for byte, then only white
+// space. A token that itself ends in white space can never match (the core trims it away).
 bool expected_authorized(const char *header, const std::string &token) {
   if (token.empty())
     return true;
-  if (!header)
+  if (!header || std::isspace(static_cast<unsigned char>(token.back())))
     return false;
-  std::string h = header;
-  if (h.size() < 7)
+  const std::string h = header;
+  const std::string scheme = "bearer ";
+  if (h.size() < scheme.size() + token.size())
     return false;
-  std::string scheme = h.substr(0, 7);
-  for (auto &c : scheme)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ")
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(h[i])) != scheme[i])
+      return false;
+  if (h.compare(scheme.size(), token.size(), token) != 0)
     return false;
-  std::string given = h.substr(7);
-  while (!given.empty() && std::isspace(static_cast<unsigned char>(given.back())))
-    given.pop_back();
-  return given == token;
+  return std::all_of(h.begin() + static_cast<std::ptrdiff_t>(scheme.size() + token.size()), h.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
 } // namespace
