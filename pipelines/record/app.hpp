@@ -46,9 +46,13 @@ struct Options {
   bool trace = false;
   AudioMode audio = AudioMode::opus;
   RouteOptions routes; // --stun/--turn, segments, retention, hook (route_options.hpp)
+  // --cluster redis://... --advertise URL [--node-id ID] [--heartbeat S] (cluster.hpp)
+  std::string cluster_uri, advertise, node_id;
+  int heartbeat_ms = 2000;
 };
 
 struct Session;
+class Cluster;
 
 struct App {
   Options opt;
@@ -63,6 +67,7 @@ struct App {
   std::map<std::uintptr_t, GSocket *> sockets; // weak: removed when libsoup frees the socket
   guint idle_check = 0;
   std::shared_ptr<RouteState> route_state; // metrics, hooks, retention (routes.cpp)
+  std::shared_ptr<Cluster> cluster;        // --cluster: the fleet (cluster.cpp), else null
 };
 
 // "[HH:MM:SS] text" on stdout, one line, flushed.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // keepup-record's GET /metrics (Prometheus text 0.0.4): sessions, bytes, frames, audio
 // packets, RTP loss/jitter/NACK/PLI from webrtcbin's get-stats (polled every 2 s, handed to
-// the main loop), disk free bytes, hooks, retention and the time-to-first-frame histogram.
+// the main loop), disk free bytes, hooks, retention, the time-to-first-frame histogram, and
+// with --cluster the redirects, refusals, live nodes and Redis state.
 // Counters are the finished sessions' totals plus the live sessions' current values.
 // Main loop only; the text format is prometheus.cpp.
 #include <gst/gst.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <string>
 
+#include "cluster.hpp"
 #include "route_state.hpp"
 #include "routes.hpp"
 #include "session.hpp"
@@ -222,6 +224,20 @@ std::string metrics_text(App &app) {
   w.family("keepup_record_time_to_first_frame_seconds", Type::kHistogram,
            "From the offer to the recording's first frame.");
   w.histogram({}, st.time_to_first_frame);
+  if (const ClusterCounters c = cluster_counters(app); c.enabled) { // --cluster only
+    w.family("keepup_record_cluster_redirects_total", Type::kCounter,
+             "POSTs this full node redirected (307) to another node.");
+    w.sample({}, c.redirects);
+    w.family("keepup_record_cluster_refused_total", Type::kCounter,
+             "POSTs this full node refused (503): no live node with room.");
+    w.sample({}, c.refused);
+    w.family("keepup_record_cluster_live_nodes", Type::kGauge,
+             "Nodes of the fleet whose last heartbeat is younger than the TTL (this one too).");
+    w.sample({}, c.live_nodes);
+    w.family("keepup_record_cluster_redis_up", Type::kGauge,
+             "1 when the last heartbeat reached Redis.");
+    w.sample({}, c.redis_up ? 1 : 0);
+  }
   return w.text();
 }
 

@@ -87,7 +87,8 @@ async function publish() {
     state('offering');
     const r = await fetch(url, { method: 'POST', headers: headers('application/sdp'), body: pc.localDescription.sdp });
     if (r.status !== 201) throw new Error('server said ' + r.status + ': ' + await r.text());
-    resource = new URL(r.headers.get('Location'), url).href;
+    // r.url: where a 307 from a full node (keepup-record --cluster) sent the offer.
+    resource = new URL(r.headers.get('Location'), r.url || url).href;
     await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
     state('connecting');
     $('stop').disabled = false;

@@ -7,12 +7,16 @@
 //                 [--idle-timeout 30]
 //                 [--max-connections 256] [--ice-address ADDR]... [--audio opus|aac|none]
 //                 [--transcode] [--trace]
+//                 [--cluster redis://HOST:PORT/DB --advertise URL [--node-id ID] [--heartbeat 2]]
 //
 // POST /whip/<stream> (application/sdp) -> 201, Location /whip/<stream>/<session>, the SDP
 // answer (non-trickle: sent once ICE gathering is complete). DELETE <Location> ends the
 // session and finalizes its file. GET /status: sessions as JSON. GET /: a publisher page.
+// With --cluster the node joins a fleet in Redis and a full node answers 307 to the
+// least-loaded live node instead of 503 (cluster.cpp).
 // The parts: session.cpp (a session's life), branch.cpp (what runs behind each webrtcbin
-// pad, and the start of the file), routes.cpp (HTTP); this file: options and main().
+// pad, and the start of the file), routes.cpp (HTTP), cluster.cpp (the fleet); this file:
+// options and main().
 #include <gst/gst.h>
 #include <glib-unix.h>
 #include <libsoup/soup.h>
@@ -29,6 +33,7 @@
 #include <vector>
 
 #include "app.hpp"
+#include "cluster.hpp"
 #include "routes.hpp"
 #include "session.hpp"
 #include "ts_writer.hpp"
@@ -136,12 +141,22 @@ bool parse(int argc, char **argv, Options &o) {
         std::fprintf(stderr, "keepup-record: %s\n", error.c_str());
         return false;
       }
+    } else if (std::string error; parse_cluster_option(a, argv[i + 1], o, error)) {
+      ++i;
+      if (!error.empty()) {
+        std::fprintf(stderr, "keepup-record: %s\n", error.c_str());
+        return false;
+      }
     } else if (a == "--ice-address") {
       o.ice_addresses.push_back(argv[++i]);
     } else {
       std::fprintf(stderr, "keepup-record: unknown option %s\n", a.c_str());
       return false;
     }
+  }
+  if (std::string error; !check_cluster_options(o, error)) {
+    std::fprintf(stderr, "keepup-record: %s\n", error.c_str());
+    return false;
   }
   return true;
 }
@@ -163,8 +178,8 @@ int main(int argc, char **argv) {
         "[--idle-timeout 30]\n"
         "                     [--max-connections 256] [--ice-address ADDR]... "
         "[--audio opus|aac|none]\n"
-        "                     [--transcode] [--trace]\n%s",
-        kRouteUsage);
+        "                     [--transcode] [--trace]\n%s%s",
+        kRouteUsage, kClusterUsage);
     return parsed ? 0 : 2;
   }
   if (app.opt.trace && !g_getenv("GST_TRACERS"))
@@ -240,7 +255,9 @@ int main(int argc, char **argv) {
         return G_SOURCE_CONTINUE;
       },
       &app);
+  start_cluster(app);
   g_main_loop_run(app.loop);
+  stop_cluster(app);
   soup_server_disconnect(app.server);
   remove_routes(app);
   g_object_unref(app.server);

@@ -15,10 +15,13 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "cluster.hpp"
+#include "cluster_core.hpp"
 #include "publisher_page.hpp"
 #include "route_state.hpp"
 #include "session.hpp"
@@ -162,11 +165,30 @@ void answer_offer(SoupServerMessage *msg, const Session &s, const std::string &s
 
 namespace {
 
-std::string status_json(App &app) {
+// The value of `name` in the request's query string, nullopt when absent.
+std::optional<std::string> query_param(SoupServerMessage *msg, const char *name) {
+  const char *query = g_uri_get_query(soup_server_message_get_uri(msg));
+  if (!query)
+    return std::nullopt;
+  GHashTable *params = g_uri_parse_params(query, -1, "&", G_URI_PARAMS_NONE, nullptr);
+  if (!params)
+    return std::nullopt;
+  std::optional<std::string> out;
+  if (const auto *v = static_cast<const char *>(g_hash_table_lookup(params, name)))
+    out = v;
+  g_hash_table_unref(params);
+  return out;
+}
+
+// With ?cluster=1: also the fleet as this node last read it (cluster.cpp).
+std::string status_json(App &app, bool with_cluster) {
   nlohmann::json sessions = nlohmann::json::array();
   for (const auto &[id, s] : app.sessions)
     sessions.push_back(session_status(*s));
-  return nlohmann::json({{"sessions", sessions}, {"max_sessions", app.opt.max_sessions}}).dump(2);
+  nlohmann::json j = {{"sessions", sessions}, {"max_sessions", app.opt.max_sessions}};
+  if (with_cluster)
+    j["cluster"] = cluster_status(app);
+  return j.dump(2);
 }
 
 // The remote ICE credentials and m-line mids of a session's offer.
@@ -291,7 +313,8 @@ void handle_request(App &app, SoupServerMessage *msg, const char *path) {
     return;
   }
   if (p == "/status" && method == "GET") {
-    respond(msg, SOUP_STATUS_OK, status_json(app), "application/json");
+    const auto cluster = query_param(msg, "cluster");
+    respond(msg, SOUP_STATUS_OK, status_json(app, cluster && *cluster != "0"), "application/json");
     return;
   }
   if (p == "/metrics" && method == "GET") {
@@ -361,7 +384,25 @@ void handle_request(App &app, SoupServerMessage *msg, const char *path) {
     return;
   }
   if (static_cast<int>(app.sessions.size()) >= app.opt.max_sessions || app.stopping) {
-    respond(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many sessions\n");
+    // In a fleet, the least-loaded live node with room takes it (RFC 9725 allows redirects
+    // of the POST); a POST that was already redirected once is not sent on (no loops).
+    const bool redirected =
+        query_param(msg, std::string(whip::cluster::kRedirectedParam).c_str()).has_value();
+    const std::string location = cluster_redirect(app, stream, redirected);
+    if (!location.empty()) {
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                                   location.c_str());
+      log_line("POST /whip/%s: %s, redirected to %s", stream.c_str(),
+               app.stopping ? "stopping" : "full", location.c_str());
+      respond(msg, SOUP_STATUS_TEMPORARY_REDIRECT,
+              std::string(app.stopping ? "this node is stopping" : "this node is full") +
+                  ", redirected to " + location + "\n");
+      return;
+    }
+    respond(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+            app.cluster ? (redirected ? "too many sessions (already redirected once)\n"
+                                      : "too many sessions on every live node\n")
+                        : "too many sessions\n");
     return;
   }
   GBytes *bytes = soup_message_body_flatten(body);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "branch.hpp"
+#include "cluster.hpp"
 #include "ice_config.hpp"
 #include "routes.hpp"
 #include "ts_writer.hpp"
@@ -488,6 +489,7 @@ void start_session(App &app, SoupServerMessage *msg, const std::string &stream, 
   gst_object_unref(bus);
 
   app.sessions[s->id] = s;
+  cluster_sessions_changed(app);
   s->pending_offer = msg;
   soup_server_message_pause(msg);
   if (gst_element_set_state(s->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
@@ -551,6 +553,7 @@ void finish_session(const std::shared_ptr<Session> &s) {
   if (!app.sessions.count(s->id))
     return;
   app.sessions.erase(s->id);
+  cluster_sessions_changed(app);
   bool has_file = false;
   {
     std::lock_guard<std::mutex> lk(s->media_lock);
@@ -653,6 +656,7 @@ void stop_all(App &app, const char *why) {
   if (app.stopping)
     return;
   app.stopping = true;
+  cluster_sessions_changed(app);
   log_line("%s: finishing %zu open recording(s)", why, app.sessions.size());
   if (app.sessions.empty()) {
     g_main_loop_quit(app.loop);

@@ -310,14 +310,16 @@ void send_offer(Publisher &p, const std::string &url, int redirects) {
           const char *etag = soup_message_headers_get_one(headers, "ETag");
           pub.etag = etag ? etag : "";
           // Relative to where the POST ended up (after a 307/308), not to the first URL.
-          gchar *final_url = g_uri_to_string(soup_message_get_uri(m));
+          gchar *final_text = g_uri_to_string(soup_message_get_uri(m));
+          const std::string final_url = final_text;
+          g_free(final_text);
           pub.resource = loc ? resolve(final_url, loc) : "";
-          g_free(final_url);
           GstWebRTCSessionDescription *desc =
               gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
           g_signal_emit_by_name(pub.webrtc, "set-remote-description", desc, nullptr);
           gst_webrtc_session_description_free(desc);
-          std::printf("published to %s (session %s) for %d s\n", pub.opt.url.c_str(),
+          // After redirects: the node that took the offer.
+          std::printf("published to %s (session %s) for %d s\n", final_url.c_str(),
                       pub.resource.c_str(), pub.opt.seconds);
           flush_trickle(pub);
           if (pub.opt.silence_from >= 0 && pub.opt.silence_seconds > 0) {
