@@ -129,7 +129,7 @@ public:
   std::string redirect(const std::string &stream, bool redirected) {
     if (!redirected && snapshot_) {
       const auto target =
-          cl::pick_target(*snapshot_, node_, sent_, g_get_monotonic_time(), ttl_ms_);
+          cl::pick_target(*snapshot_, node_, url_, sent_, g_get_monotonic_time(), ttl_ms_);
       if (target) {
         sent_[target->node] += 1;
         redirects_ += 1;

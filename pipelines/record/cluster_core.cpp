@@ -79,15 +79,16 @@ bool is_live(std::int64_t age_ms, std::int64_t ttl_ms) {
   return age_ms < ttl_ms;
 }
 
-std::optional<NodeRecord> pick_target(const Snapshot &s, const std::string &self,
+std::optional<NodeRecord> pick_target(const Snapshot &s, const std::string &self_node,
+                                      const std::string &self_url,
                                       const std::map<std::string, int> &sent, std::int64_t now_us,
                                       std::int64_t ttl_ms) {
   const NodeRecord *best = nullptr;
   int best_load = 0;
   for (const NodeSeen &n : s.nodes) {
     const NodeRecord &r = n.record;
-    if (r.node == self || r.url.empty() || r.capacity <= 0 || r.draining ||
-        !is_live(age_now_ms(n, s, now_us), ttl_ms))
+    if (r.node == self_node || r.url == self_url || r.url.empty() || r.capacity <= 0 ||
+        r.draining || !is_live(age_now_ms(n, s, now_us), ttl_ms))
       continue;
     const auto it = sent.find(r.node);
     const int load = r.active + (it == sent.end() ? 0 : it->second);

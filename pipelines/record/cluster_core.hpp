@@ -60,11 +60,13 @@ std::int64_t age_now_ms(const NodeSeen &n, const Snapshot &s, std::int64_t now_u
 // Live: younger than the TTL (what Redis itself would still hold).
 bool is_live(std::int64_t age_ms, std::int64_t ttl_ms);
 
-// The node a full node sends a POST to: live, not `self`, with room by its last heartbeat
-// once `sent` (redirects already sent to each node since the snapshot) is added to its
-// active sessions; the least loaded by (active + sent) / capacity, then the most free slots,
-// then the node id. nullopt: no such node (the POST gets 503).
-std::optional<NodeRecord> pick_target(const Snapshot &s, const std::string &self,
+// The node a full node sends a POST to: live, not itself (neither `self_node` nor a record
+// advertising `self_url`, as a node restarted under another id would), with room by its last
+// heartbeat once `sent` (redirects already sent to each node since the snapshot) is added to
+// its active sessions; the least loaded by (active + sent) / capacity, then the most free
+// slots, then the node id. nullopt: no such node (the POST gets 503).
+std::optional<NodeRecord> pick_target(const Snapshot &s, const std::string &self_node,
+                                      const std::string &self_url,
                                       const std::map<std::string, int> &sent, std::int64_t now_us,
                                       std::int64_t ttl_ms);
 

@@ -37,7 +37,7 @@ cl::Snapshot fleet(std::vector<cl::NodeSeen> nodes) {
 
 std::string pick(const cl::Snapshot &s, const std::string &self,
                  const std::map<std::string, int> &sent = {}, std::int64_t now_us = kReadAt) {
-  const auto t = cl::pick_target(s, self, sent, now_us, kTtl);
+  const auto t = cl::pick_target(s, self, "http://" + self, sent, now_us, kTtl);
   return t ? t->node : "none";
 }
 
@@ -119,6 +119,9 @@ TEST(ClusterCore, PicksTheLeastLoadedByShareOfCapacity) {
 
 TEST(ClusterCore, NeverPicksItselfAFullNodeAStaleOneOrADrainingOne) {
   EXPECT_EQ(pick(fleet({seen("a", 8, 0, 100)}), "a"), "none") << "itself";
+  cl::NodeSeen renamed = seen("a-old", 8, 0, 100); // itself, restarted under another id
+  renamed.record.url = "http://a";
+  EXPECT_EQ(pick(fleet({renamed}), "a"), "none") << "its own URL";
   EXPECT_EQ(pick(fleet({seen("b", 1, 1, 100)}), "a"), "none") << "full";
   EXPECT_EQ(pick(fleet({seen("b", 1, 2, 100)}), "a"), "none") << "over full";
   EXPECT_EQ(pick(fleet({seen("b", 1, 0, kTtl)}), "a"), "none") << "older than the TTL";
