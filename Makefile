@@ -21,11 +21,12 @@ BENCH_DETECT_ARGS ?=
 BENCH_ANALYTICS_ARGS ?=
 BENCH_RECORD_ARGS ?=
 BENCH_TRACKER_ARGS ?=
+BENCH_METAPUBLISH_ARGS ?=
 # Run the apps against the plugins in the build tree, not an installed copy.
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo deb deb-check sanitize bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker bench-models model meson install format format-check clean
+.PHONY: all deps configure build test demo deb deb-check sanitize bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker bench-metapublish bench-models model meson install format format-check clean
 
 all: build
 
@@ -61,7 +62,7 @@ demo: build
 	@echo; echo "== WHIP recorder: keepup-record + keepup-whip-publish over loopback =="
 	$(RUN_ENV) bash pipelines/record/demo.sh $(BUILD) $(RECORD_SECONDS)
 
-bench: bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker
+bench: bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker bench-metapublish
 
 bench-overload: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
@@ -77,6 +78,10 @@ bench-analytics: build
 
 bench-record: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-record $(BENCH_RECORD_ARGS)
+
+# metapublish into a local redis-server the bench starts (events/s, CPU per 1000 events/s).
+bench-metapublish: build
+	$(RUN_ENV) $(BUILD)/bin/keepup-bench-metapublish $(BENCH_METAPUBLISH_ARGS)
 
 # objecttrack alone: every frame / sparse / sparse + drops / reused (IDF1, MOTA, speed error).
 bench-tracker: build

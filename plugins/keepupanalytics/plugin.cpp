@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// keepupanalytics: the analytics elements (yolodetect, objecttrack, detectoverlay).
+// keepupanalytics: the analytics elements (yolodetect, objecttrack, detectoverlay,
+// metapublish).
 // Built only when OpenCV and ONNX are found.
 #include <gst/gst.h>
 
 #include "gstdetectoverlay.hpp"
+#include "gstmetapublish.hpp"
 #include "gstobjecttrack.hpp"
 #include "gstyolodetect.hpp"
 
@@ -12,6 +14,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(yolodetect, plugin);
   ok |= GST_ELEMENT_REGISTER(objecttrack, plugin);
   ok |= GST_ELEMENT_REGISTER(detectoverlay, plugin);
+  ok |= GST_ELEMENT_REGISTER(metapublish, plugin);
   return ok;
 }
 
