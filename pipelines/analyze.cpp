@@ -34,6 +34,7 @@
 
 #include "../elements/objecttrack/gst/track_event_json.hpp"
 #include "app_util.hpp"
+#include "../elements/metapublish/core/publish_target.hpp"
 #include "file_exists.hpp"
 #include "keepup_metas.hpp"
 #include "mot_metrics.hpp"
@@ -48,6 +49,7 @@ struct Options {
   std::string input;
   std::string output = "analyze.ts";
   std::string meta, gt, events;
+  std::string publish; // --publish: metapublish's target (a path or a redis:// URI)
   std::string model;
   int seconds = 0; // 0: test 20 s, other inputs until EOS
   int width = 1280, height = 720;
@@ -65,6 +67,8 @@ void usage() {
       "  --output FILE        annotated MPEG-TS recording (default analyze.ts, '-' = none)\n"
       "  --meta FILE          per-frame tracks as JSON lines\n"
       "  --events FILE        objecttrack events (schema v1) as JSON lines, '-' = stdout\n"
+      "  --publish URI        tracks and events through metapublish: redis://[:pw@]host:port/db\n"
+      "                       (stream keepup:events:<input name>), or file:PATH / a path\n"
       "  --show               display instead of recording\n"
       "  --seconds N          test: length (default 20); others: stop after N s\n"
       "  --gt FILE            test: MOT ground truth of the generated scene\n"
@@ -120,6 +124,8 @@ bool parse(int argc, char **argv, Options &o) {
         o.output = v;
       else if (a == "--meta")
         o.meta = v;
+      else if (a == "--publish")
+        o.publish = v;
       else if (a == "--events")
         o.events = v;
       else if (a == "--gt")
@@ -169,6 +175,13 @@ bool parse(int argc, char **argv, Options &o) {
   if (o.input.empty()) {
     usage();
     return false;
+  }
+  if (!o.publish.empty()) {
+    std::string why;
+    if (!keepup::metapublish::parse_target(o.publish, &why)) {
+      std::fprintf(stderr, "keepup-analyze: --publish: %s\n", why.c_str());
+      return false;
+    }
   }
   if (o.raw && (o.output == "-" || o.show || !o.meta.empty())) {
     std::fprintf(stderr, "keepup-analyze: --raw records the input: needs --output FILE\n");
@@ -470,6 +483,20 @@ std::string launch_number(double v) {
   return g_ascii_formatd(buf, sizeof(buf), "%.6f", v);
 }
 
+// The camera name metapublish files the records under: the input's file name without its
+// extension ("test" for the generated scene).
+std::string publish_stream(const Options &o) {
+  gchar *base = g_path_get_basename(o.input.c_str());
+  std::string name = base ? base : "input";
+  g_free(base);
+  if (const auto dot = name.rfind('.'); dot != std::string::npos && dot > 0)
+    name.erase(dot);
+  for (char &c : name)
+    if (c == '"' || c == '\\' || c == ' ')
+      c = '_';
+  return name;
+}
+
 std::string build_launch(App &app) {
   const Options &o = app.opt;
   std::string d;
@@ -499,7 +526,9 @@ std::string build_launch(App &app) {
        " async=" + (o.async ? "true" : "false") + " threads=" + std::to_string(o.threads) +
        " conf-threshold=" + launch_number(o.conf) + " ";
   d += "! objecttrack name=track";
-  if (!o.events.empty())
+  if (!o.publish.empty())
+    d += " stream-name=\"" + publish_stream(o) + "\"";
+  if (!o.events.empty() || !o.publish.empty())
     d += " post-track-messages=true";
   if (!o.calibration.empty())
     d += " calibration=\"" + o.calibration + "\"";
@@ -509,6 +538,10 @@ std::string build_launch(App &app) {
     d += " roi=\"" + o.roi + "\"";
   if (!o.lines.empty())
     d += " lines=\"" + o.lines + "\"";
+  if (const auto target = keepup::metapublish::parse_target(o.publish, nullptr))
+    d += std::string(" ! metapublish name=publish method=") +
+         (target->method == keepup::metapublish::Method::redis ? "redis" : "file") +
+         " location=\"" + target->location + "\" stream=\"" + publish_stream(o) + "\"";
   d += " ! detectoverlay name=overlay ! videoconvert ";
   if (o.show)
     d += "! autovideosink";

@@ -367,6 +367,51 @@ TEST(MetaPublish, UnreachableRedisKeepsMaxPending) {
   gst_object_unref(mp);
 }
 
+// keepup-analyze --publish: file: puts metapublish in the chain (the events in the file are
+// the ones --events writes from the bus in the same run, plus a frame record per frame), and
+// a target that is neither redis:// nor a path is refused before anything runs.
+TEST(MetaPublish, AnalyzePublishesWhatItsEventsOptionWrites) {
+  TempFile published, events;
+  auto run = [](std::vector<std::string> args, std::string *err) {
+    args.insert(args.begin(), std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/keepup-analyze");
+    std::vector<gchar *> argv;
+    for (auto &a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    gchar *e = nullptr;
+    gint status = -1;
+    const bool spawned = g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_STDOUT_TO_DEV_NULL,
+                                      nullptr, nullptr, nullptr, &e, &status, nullptr);
+    *err = e ? e : "";
+    g_free(e);
+    return spawned && g_spawn_check_wait_status(status, nullptr);
+  };
+  std::string err;
+  ASSERT_TRUE(
+      run({"test", "--seconds", "3", "--size", "640x360", "--output", "-", "--quiet", "--lines",
+           "gate:320,0,320,360", "--events", events.path, "--publish", "file:" + published.path},
+          &err))
+      << err;
+  std::vector<std::string> published_events;
+  int frames = 0;
+  for (const auto &line : read_lines(published.path)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.at("type") == "frame") {
+      ++frames;
+      EXPECT_EQ(j.at("stream"), "test");
+    } else {
+      published_events.push_back(line);
+    }
+  }
+  EXPECT_EQ(frames, 90);
+  const auto bus_events = read_lines(events.path);
+  EXPECT_FALSE(bus_events.empty());
+  EXPECT_EQ(published_events, bus_events);
+
+  EXPECT_FALSE(run({"test", "--output", "-", "--publish", "http://127.0.0.1/x"}, &err));
+  EXPECT_NE(err.find("--publish"), std::string::npos) << err;
+}
+
 // Bad locations fail at start with RESOURCE/SETTINGS (a file that cannot be created:
 // OPEN_WRITE) and a reason; nothing crashes.
 TEST(MetaPublish, BadLocationIsASettingsErrorAtStart) {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // What metapublish writes: the Redis key scheme, the XADD command of an entry, the per-frame
-// tracks record (schema v1, type "frame": elements/objecttrack/events-v1.schema.json) and the
-// publish target of a keepup-analyze --publish argument. Plain C++.
+// tracks record (schema v1, type "frame": elements/objecttrack/events-v1.schema.json). Plain C++.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "pending_queue.hpp"
+#include "publish_target.hpp"
 
 namespace keepup::metapublish {
 
@@ -48,14 +48,5 @@ struct FrameRecord {
 // "speed_kmh":..,"speed_uncertainty_kmh":..}]}: numbers in every locale the same, bytes that
 // are not UTF-8 replaced.
 std::string frame_json(const FrameRecord &f);
-
-enum class Method { file, redis };
-struct Target {
-  Method method = Method::file;
-  std::string location; // the path, or the redis:// URI
-};
-// "redis://..." -> redis; "file://PATH", "file:PATH" or a plain path -> file. Empty or an
-// unknown scheme ("http://") -> nullopt with *error set.
-std::optional<Target> parse_target(std::string_view text, std::string *error);
 
 } // namespace keepup::metapublish
