@@ -10,6 +10,9 @@
 //            --calibration S --meters-per-pixel X --roi S --lines S
 //            --live (test: real-time frames) --drop P (drop a fraction of frames upstream)
 //            --size WxH --seed N (test) --quiet --events FILE ('-' = stdout)
+//   keepup-analyze --submit redis://HOST [--job-id ID] INPUT [options]   queue a job
+//   keepup-analyze --worker redis://HOST [--max-jobs N] [--lease-ms MS] [--name NAME]
+//            run queued jobs (analyze_worker.cpp); a job runs through run() below
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideometa.h>
@@ -37,6 +40,7 @@
 #include "../elements/metapublish/core/publish_target.hpp"
 #include "file_exists.hpp"
 #include "keepup_metas.hpp"
+#include "analyze_run.hpp"
 #include "mot_metrics.hpp"
 #include "parse_number.hpp"
 #include "traffic_scene.hpp"
@@ -47,6 +51,7 @@ constexpr int kTestFps = 30;
 
 struct Options {
   std::string input;
+  int input_arg = 0; // argv index of the input (a job keeps its options apart from it)
   std::string output = "analyze.ts";
   std::string meta, gt, events;
   std::string publish; // --publish: metapublish's target (a path or a redis:// URI)
@@ -79,7 +84,15 @@ void usage() {
       "  --interval N --async --threads N --conf X      yolodetect settings\n"
       "  --calibration S --meters-per-pixel X --roi S --lines S   objecttrack settings\n"
       "  --raw                record the input as it is (no analytics): a test clip\n"
-      "  --quiet              no progress lines\n");
+      "  --quiet              no progress lines\n"
+      "\n"
+      "Shared camera jobs (Redis streams keepup:jobs -> keepup:results):\n"
+      "  keepup-analyze --submit redis://[:pw@]host[:port][/db] [--job-id ID] INPUT [options]\n"
+      "      queue INPUT with these options as a job; prints the job id\n"
+      "  keepup-analyze --worker redis://... [--max-jobs N] [--lease-ms MS] [--name NAME]\n"
+      "      run queued jobs one at a time; --max-jobs 0 (default) = until SIGTERM; a job\n"
+      "      whose worker stops renewing its lease (default 10000 ms) is taken over and run\n"
+      "      again from the start; SIGTERM hands the current job back and exits 0\n");
 }
 
 std::string default_model() {
@@ -166,6 +179,7 @@ bool parse(int argc, char **argv, Options &o) {
       }
     } else if (o.input.empty()) {
       o.input = a;
+      o.input_arg = i;
     } else {
       std::fprintf(stderr, "keepup-analyze: one input only (got %s and %s)\n", o.input.c_str(),
                    a.c_str());
@@ -208,6 +222,9 @@ struct App {
   std::FILE *events = nullptr; // objecttrack's event messages, one JSON line each
   int fps_num = kTestFps, fps_den = 1;
   std::map<std::string, std::pair<guint64, guint64>> line_counts;
+  std::string error; // the first pipeline error, for a job's result
+  bool abandoned = false;
+  guint eos_watchdog = 0;
   // test source
   std::unique_ptr<keepup::scene::TrafficScene> scene;
   std::thread feeder;
@@ -433,7 +450,8 @@ void send_eos(App &app) {
     return;
   app.eos_sent = true;
   app.stop_feeding = true;
-  keepup::apps::send_eos_with_watchdog(app.pipeline, app.loop, &app.failed, 60, "keepup-analyze");
+  app.eos_watchdog = keepup::apps::send_eos_with_watchdog(app.pipeline, app.loop, &app.failed, 60,
+                                                          "keepup-analyze");
 }
 
 gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
@@ -445,6 +463,9 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
     gst_message_parse_error(msg, &err, &dbg);
     std::fprintf(stderr, "keepup-analyze: error from %s: %s\n%s\n",
                  GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err->message, dbg ? dbg : "");
+    if (app.error.empty())
+      app.error =
+          std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))).append(": ").append(err->message);
     g_clear_error(&err);
     g_free(dbg);
     app.failed = true;
@@ -556,6 +577,14 @@ std::string build_launch(App &app) {
   return d;
 }
 
+// Prints "keepup-analyze: <message>" and keeps the message for a job's result.
+int fail(keepup::analyze::RunReport *report, int status, const std::string &message) {
+  std::fprintf(stderr, "keepup-analyze: %s\n", message.c_str());
+  if (report)
+    report->error = message;
+  return status;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -565,20 +594,44 @@ int main(int argc, char **argv) {
   // g_ascii_formatd, the ground truth on a C-numeric thread.
   std::setlocale(LC_ALL, "");
   gst_init(&argc, &argv);
+  if (keepup::analyze::fleet_command(argc, argv))
+    return keepup::analyze::fleet_main(argc, argv);
+  return keepup::analyze::run(std::vector<std::string>(argv + 1, argv + argc), {}, nullptr);
+}
+
+namespace {
+bool parse_args(const std::vector<std::string> &args, Options &o) {
+  std::vector<std::string> arg_store = args;
+  std::vector<char *> argv = {const_cast<char *>("keepup-analyze")};
+  for (auto &a : arg_store)
+    argv.push_back(a.data());
+  return parse(static_cast<int>(argv.size()), argv.data(), o);
+}
+} // namespace
+
+std::optional<keepup::analyze::Command>
+keepup::analyze::check_command(const std::vector<std::string> &args) {
+  Options o;
+  if (!parse_args(args, o))
+    return std::nullopt;
+  Command c{o.input, args};
+  c.options.erase(c.options.begin() + (o.input_arg - 1));
+  return c;
+}
+
+int keepup::analyze::run(const std::vector<std::string> &args, const RunHooks &hooks,
+                         RunReport *report) {
   App app;
-  if (!parse(argc, argv, app.opt))
-    return 2;
+  if (!parse_args(args, app.opt))
+    return fail(report, 2, "bad options (see above)");
   Options &o = app.opt;
   if (o.model.empty())
     o.model = default_model();
-  if (!keepup::file_exists(o.model)) {
-    std::fprintf(stderr, "keepup-analyze: model %s not found (--model FILE)\n", o.model.c_str());
-    return 1;
-  }
-  if (o.input != "test" && !gst_uri_is_valid(o.input.c_str()) && !keepup::file_exists(o.input)) {
-    std::fprintf(stderr, "keepup-analyze: input %s: no such file\n", o.input.c_str());
-    return 1;
-  }
+  if (!keepup::file_exists(o.model))
+    return fail(report, 1,
+                std::string("model ").append(o.model).append(" not found (--model FILE)"));
+  if (o.input != "test" && !gst_uri_is_valid(o.input.c_str()) && !keepup::file_exists(o.input))
+    return fail(report, 1, std::string("input ").append(o.input).append(": no such file"));
   if (o.input == "test") {
     app.scene = std::make_unique<keepup::scene::TrafficScene>(
         keepup::scene::SceneOptions{o.width, o.height, o.seed, 1.0F, 2.0F});
@@ -588,31 +641,26 @@ int main(int argc, char **argv) {
       o.lines = "gate:" + std::to_string(o.width / 2) + ",0," + std::to_string(o.width / 2) + "," +
                 std::to_string(o.height);
   } else if (!o.gt.empty()) {
-    std::fprintf(stderr, "keepup-analyze: --gt is for the generated test input only\n");
-    return 2;
+    return fail(report, 2, "--gt is for the generated test input only");
   }
-  if (!o.meta.empty() && !(app.meta = std::fopen(o.meta.c_str(), "w"))) {
-    std::fprintf(stderr, "keepup-analyze: cannot write %s: %s\n", o.meta.c_str(),
-                 std::strerror(errno));
-    return 1;
-  }
+  if (!o.meta.empty() && !(app.meta = std::fopen(o.meta.c_str(), "w")))
+    return fail(
+        report, 1,
+        std::string("cannot write ").append(o.meta).append(": ").append(std::strerror(errno)));
   if (o.events == "-") { // the events own stdout; progress and summary move to stderr
     app.events = fdopen(dup(STDOUT_FILENO), "w");
     dup2(STDERR_FILENO, STDOUT_FILENO);
   } else if (!o.events.empty()) {
     app.events = std::fopen(o.events.c_str(), "w");
   }
-  if (!o.events.empty() && !app.events) {
-    std::fprintf(stderr, "keepup-analyze: cannot write %s: %s\n", o.events.c_str(),
-                 std::strerror(errno));
-    return 1;
-  }
+  if (!o.events.empty() && !app.events)
+    return fail(
+        report, 1,
+        std::string("cannot write ").append(o.events).append(": ").append(std::strerror(errno)));
   if (!o.gt.empty()) {
     app.gt.open(o.gt, std::ios::trunc);
-    if (!app.gt) {
-      std::fprintf(stderr, "keepup-analyze: cannot write %s\n", o.gt.c_str());
-      return 1;
-    }
+    if (!app.gt)
+      return fail(report, 1, std::string("cannot write ").append(o.gt));
   }
 
   const std::string launch = build_launch(app);
@@ -621,17 +669,21 @@ int main(int argc, char **argv) {
   GError *err = nullptr;
   app.pipeline = gst_parse_launch(launch.c_str(), &err);
   if (!app.pipeline || err) {
-    std::fprintf(stderr, "keepup-analyze: %s\n", err ? err->message : "cannot build the pipeline");
+    const std::string why = err ? err->message : "cannot build the pipeline";
     g_clear_error(&err);
-    return 1;
+    if (app.pipeline)
+      gst_object_unref(app.pipeline);
+    return fail(report, 1, why);
   }
   if (GstElement *overlay = by_name(app, "overlay")) {
     GstPad *pad = gst_element_get_static_pad(overlay, "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_tracked, &app, nullptr);
     gst_object_unref(pad);
     gst_object_unref(overlay);
-  } else if (GstElement *rec = by_name(app, "rec")) { // --raw: count what is recorded
-    GstPad *pad = gst_element_get_static_pad(rec, "sink");
+  } else if (GstElement *rec = by_name(app, "rawparse")) {
+    // --raw: count the encoded frames (mpegtsmux pushes buffer lists of TS packets, so the
+    // sink's pad is no place to count frames)
+    GstPad *pad = gst_element_get_static_pad(rec, "src");
     gst_pad_add_probe(
         pad, GST_PAD_PROBE_TYPE_BUFFER,
         [](GstPad *, GstPadProbeInfo *, gpointer d) {
@@ -645,37 +697,70 @@ int main(int argc, char **argv) {
   app.loop = g_main_loop_new(nullptr, FALSE);
   GstBus *bus = gst_element_get_bus(app.pipeline);
   gst_bus_add_watch(bus, on_bus, &app);
-  gst_object_unref(bus);
-  g_unix_signal_add(
-      SIGINT,
-      [](gpointer d) -> gboolean {
-        send_eos(*static_cast<App *>(d));
-        return G_SOURCE_CONTINUE;
-      },
-      &app);
-  g_unix_signal_add(
-      SIGTERM,
-      [](gpointer d) -> gboolean {
-        send_eos(*static_cast<App *>(d));
-        return G_SOURCE_CONTINUE;
-      },
-      &app);
+  std::vector<guint> sources; // removed before `app` goes: a job's run returns to the worker
+  for (int sig : {SIGINT, SIGTERM})
+    if (hooks.handle_signals)
+      sources.push_back(g_unix_signal_add(
+          sig,
+          [](gpointer d) -> gboolean {
+            send_eos(*static_cast<App *>(d));
+            return G_SOURCE_CONTINUE;
+          },
+          &app));
+  struct Abandon {
+    App *app;
+    const RunHooks *hooks;
+  } abandon{&app, &hooks};
+  if (hooks.abandon)
+    sources.push_back(g_timeout_add(
+        100,
+        [](gpointer d) -> gboolean {
+          auto *a = static_cast<Abandon *>(d);
+          if (!a->hooks->abandon())
+            return G_SOURCE_CONTINUE;
+          a->app->abandoned = true;
+          a->app->stop_feeding = true;
+          g_main_loop_quit(a->app->loop);
+          return G_SOURCE_REMOVE;
+        },
+        &abandon));
   if (!o.quiet)
-    g_timeout_add_seconds(
+    sources.push_back(g_timeout_add_seconds(
         1,
         [](gpointer d) -> gboolean {
           progress(*static_cast<App *>(d));
           return G_SOURCE_CONTINUE;
         },
-        &app);
+        &app));
   if (o.input != "test" && o.seconds > 0)
-    g_timeout_add_seconds(
+    sources.push_back(g_timeout_add_seconds(
         static_cast<guint>(o.seconds),
         [](gpointer d) -> gboolean {
           send_eos(*static_cast<App *>(d));
           return G_SOURCE_REMOVE;
         },
-        &app);
+        &app));
+  auto remove_sources = [&sources] {
+    for (guint id : sources)
+      if (GSource *s = g_main_context_find_source_by_id(nullptr, id))
+        g_source_destroy(s);
+  };
+
+  // What a run leaves behind is gone when it returns: a worker runs the next job in the same
+  // process and main context.
+  auto release = [&] {
+    remove_sources();
+    if (app.eos_watchdog)
+      if (GSource *s = g_main_context_find_source_by_id(nullptr, app.eos_watchdog))
+        g_source_destroy(s);
+    gst_bus_remove_watch(bus);
+    gst_object_unref(bus);
+    if (app.meta)
+      std::fclose(app.meta);
+    if (app.events)
+      std::fclose(app.events);
+    app.meta = app.events = nullptr;
+  };
 
   app.start_us = app.last_progress_us = g_get_monotonic_time();
   if (gst_element_set_state(app.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
@@ -685,11 +770,16 @@ int main(int argc, char **argv) {
       on_bus(b, m, &app);
       gst_message_unref(m);
     } else {
-      std::fprintf(stderr, "keepup-analyze: the pipeline does not start\n");
+      app.error = "the pipeline does not start";
+      std::fprintf(stderr, "keepup-analyze: %s\n", app.error.c_str());
     }
     gst_object_unref(b);
     gst_element_set_state(app.pipeline, GST_STATE_NULL);
     gst_object_unref(app.pipeline);
+    release();
+    g_main_loop_unref(app.loop);
+    if (report)
+      report->error = app.error;
     return 1;
   }
   if (app.scene)
@@ -710,11 +800,17 @@ int main(int argc, char **argv) {
   if (app.feeder.joinable())
     app.feeder.join();
   gst_object_unref(app.pipeline);
+  release();
   g_main_loop_unref(app.loop);
-  if (app.meta)
-    std::fclose(app.meta);
-  if (app.events)
-    std::fclose(app.events);
+  if (report) {
+    report->abandoned = app.abandoned;
+    report->frames = frames;
+    report->tracks = total_tracks;
+    report->line_counts = {app.line_counts.begin(), app.line_counts.end()};
+    report->output = !o.show && o.output != "-" ? o.output : "";
+    report->error = app.error;
+    report->seconds = seconds;
+  }
 
   std::printf("\n== keepup-analyze: summary ==\n");
   std::printf("%" G_GUINT64_FORMAT " frames in %.1f s (%.1f fps); %" G_GUINT64_FORMAT

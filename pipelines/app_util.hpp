@@ -12,9 +12,10 @@ namespace keepup::apps {
 
 // Sends EOS into the pipeline and arms a watchdog: a pipeline that cannot drain within
 // `seconds` is reported on stderr, `*failed` is set and the loop quits, instead of waiting
-// forever.
-inline void send_eos_with_watchdog(GstElement *pipeline, GMainLoop *loop, bool *failed,
-                                   guint seconds, const char *who) {
+// forever. Returns the watchdog's source id (default context), for a caller that goes on
+// after the loop and must remove it.
+inline guint send_eos_with_watchdog(GstElement *pipeline, GMainLoop *loop, bool *failed,
+                                    guint seconds, const char *who) {
   struct Watchdog {
     GMainLoop *loop;
     bool *failed;
@@ -22,7 +23,7 @@ inline void send_eos_with_watchdog(GstElement *pipeline, GMainLoop *loop, bool *
     std::string who;
   };
   gst_element_send_event(pipeline, gst_event_new_eos());
-  g_timeout_add_seconds_full(
+  return g_timeout_add_seconds_full(
       G_PRIORITY_DEFAULT, seconds,
       [](gpointer data) -> gboolean {
         auto *w = static_cast<Watchdog *>(data);
