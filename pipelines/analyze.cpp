@@ -39,7 +39,7 @@
 #include "app_util.hpp"
 #include "../elements/metapublish/core/publish_target.hpp"
 #include "file_exists.hpp"
-#include "keepup_metas.hpp"
+#include "analytics_contract.hpp"
 #include "analyze_run.hpp"
 #include "mot_metrics.hpp"
 #include "parse_number.hpp"
@@ -386,11 +386,8 @@ void write_frame_line(App &app, GstPad *pad, GstPadProbeInfo *info) {
           ? std::llround(static_cast<double>(stream_time - app.first_stream_time) / 1e9 / frame_s) +
                 1
           : static_cast<long long>(n);
-  if (GstStructure *inf = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
-    gboolean fresh = FALSE;
-    gst_structure_get_boolean(inf, "fresh", &fresh);
-    line["fresh"] = static_cast<bool>(fresh);
-  }
+  if (const auto inference = keepup::contract::read_inference(buf))
+    line["fresh"] = inference->fresh;
   nlohmann::json objects = nlohmann::json::array();
   gpointer state = nullptr;
   while (GstMeta *m = gst_buffer_iterate_meta_filtered(
@@ -399,26 +396,22 @@ void write_frame_line(App &app, GstPad *pad, GstPadProbeInfo *info) {
     nlohmann::json o;
     o["label"] = g_quark_to_string(roi->roi_type);
     o["box"] = {roi->x, roi->y, roi->w, roi->h};
-    if (GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
-      double c = 0;
-      int cls = 0;
-      if (gst_structure_get_double(d, "confidence", &c))
-        o["confidence"] = std::round(c * 1000) / 1000;
-      if (gst_structure_get_int(d, "class-id", &cls))
-        o["class_id"] = cls;
+    if (const auto d = keepup::contract::read_detection(roi)) {
+      if (d->confidence)
+        o["confidence"] = std::round(*d->confidence * 1000) / 1000;
+      if (d->class_id)
+        o["class_id"] = *d->class_id;
     }
-    if (GstStructure *t = gst_video_region_of_interest_meta_get_param(roi, "tracking")) {
-      guint64 id = 0;
-      double speed = 0;
-      gboolean predicted = FALSE;
-      if (gst_structure_get_uint64(t, "track-id", &id))
-        o["id"] = id;
-      if (gst_structure_get_double(t, "speed-kmh", &speed))
-        o["speed_kmh"] = std::round(speed * 10) / 10;
-      gst_structure_get_boolean(t, "predicted", &predicted);
-      o["predicted"] = static_cast<bool>(predicted);
-      if (const gchar *st = gst_structure_get_string(t, "state"))
-        o["state"] = st;
+    if (const auto t = keepup::contract::read_tracking(roi)) {
+      if (t->track_id)
+        o["id"] = *t->track_id;
+      if (t->speed_kmh)
+        o["speed_kmh"] = std::round(*t->speed_kmh * 10) / 10;
+      if (t->speed_uncertainty_kmh)
+        o["speed_uncertainty_kmh"] = std::round(*t->speed_uncertainty_kmh * 10) / 10;
+      o["predicted"] = t->predicted;
+      if (!t->state.empty())
+        o["state"] = t->state;
     }
     objects.push_back(o);
   }

@@ -135,6 +135,34 @@ TEST(Analyze, TestInputGivesAPlayableRecordingAndJsonLines) {
   EXPECT_GT(with_objects, 80);
 }
 
+// --meta: every speed comes with its uncertainty (objecttrack's speed-uncertainty-kmh, read
+// through the analytics contract), and neither appears without the other.
+TEST(Analyze, MetaLinesCarryTheSpeedUncertainty) {
+  ScratchDir dir;
+  const AppRun r =
+      analyze({"test", "--seconds", "3", "--output", "-", "--quiet", "--meta", dir / "t.jsonl"});
+  ASSERT_TRUE(exited_ok(r)) << r.err;
+  std::istringstream lines(read_text_file(dir / "t.jsonl"));
+  std::string line;
+  int speeds = 0, positive = 0;
+  while (std::getline(lines, line)) {
+    const auto j = nlohmann::json::parse(line);
+    for (const auto &o : j["objects"]) {
+      ASSERT_EQ(o.contains("speed_kmh"), o.contains("speed_uncertainty_kmh")) << line;
+      if (!o.contains("speed_kmh"))
+        continue;
+      ASSERT_TRUE(o["speed_uncertainty_kmh"].is_number()) << line;
+      const double u = o["speed_uncertainty_kmh"].get<double>();
+      EXPECT_GE(u, 0.0) << line;
+      EXPECT_LT(u, o["speed_kmh"].get<double>()) << "an uncertainty, not noise: " << line;
+      ++speeds;
+      positive += u > 0 ? 1 : 0;
+    }
+  }
+  EXPECT_GT(speeds, 20) << "speeds from the generated scene's own scale";
+  EXPECT_GT(positive, 0) << "a fit over real detections has some spread";
+}
+
 TEST(Analyze, BadInputsFailWithAMessage) {
   AppRun r = analyze({"/nonexistent/clip.mp4"});
   EXPECT_FALSE(exited_ok(r));

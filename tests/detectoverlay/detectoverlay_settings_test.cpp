@@ -19,7 +19,8 @@ TEST(AnalyticsSettings, DetectOverlayDefaultsAreTheCoreSettings) {
   const std::pair<const char *, bool> switches[] = {
       {"show-boxes", d.boxes}, {"show-labels", d.labels}, {"show-confidence", d.confidence},
       {"show-ids", d.ids},     {"show-speed", d.speed},   {"show-trails", d.trails},
-      {"show-roi", d.roi},     {"show-lines", d.lines},   {"show-hud", d.hud}};
+      {"show-roi", d.roi},     {"show-lines", d.lines},   {"show-zones", d.zones},
+      {"show-hud", d.hud}};
   for (const auto &[name, value] : switches) {
     EXPECT_EQ(default_bool(e, name), value) << name;
     EXPECT_TRUE(value) << name << ": every layer is on by default";

@@ -42,6 +42,27 @@ TEST(OverlayCore, LabelTextHasOnlyWhatIsKnownAndWanted) {
   EXPECT_EQ(label_text(p, true, true, true), "car 0.87 #12 ~");
 }
 
+TEST(OverlayCore, SpeedShowsItsUncertaintyWhenKnown) {
+  LabelParts p{"car", std::nullopt, 3, 52.4, false, 2.2};
+  EXPECT_EQ(label_text(p, true, true, true), "car #3 52 \u00b1 3 km/h")
+      << "the uncertainty is rounded up";
+  p.speed_uncertainty_kmh = 3.0;
+  EXPECT_EQ(label_text(p, false, false, true), "car 52 \u00b1 3 km/h");
+  p.speed_uncertainty_kmh.reset();
+  EXPECT_EQ(label_text(p, false, false, true), "car 52 km/h");
+  p.speed_uncertainty_kmh = 3.0;
+  EXPECT_EQ(label_text(p, true, true, false), "car #3") << "show-speed off hides both";
+  p.speed_kmh.reset();
+  EXPECT_EQ(label_text(p, true, true, true), "car #3") << "no speed, no uncertainty";
+}
+
+TEST(OverlayCore, ZoneTextHasTheCountAndClassesWhenSeveral) {
+  EXPECT_EQ(zone_text("lot", {}), "lot 0");
+  EXPECT_EQ(zone_text("lot", {{"car", 2}}), "lot 2");
+  EXPECT_EQ(zone_text("lot", {{"car", 2}, {"bike", 1}}), "lot 3: bike 1, car 2");
+  EXPECT_EQ(zone_text("lot", {{"car", 0}, {"bike", 1}}), "lot 1: bike 1, car 0");
+}
+
 TEST(OverlayCore, TrailsKeepTheLastPointsAndForgetOldTracks) {
   Trails t(3, 1000);
   for (int i = 0; i < 5; ++i)

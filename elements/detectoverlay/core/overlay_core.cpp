@@ -52,11 +52,39 @@ std::string label_text(const LabelParts &p, bool show_confidence, bool show_id, 
     text += buf;
   }
   if (show_speed && p.speed_kmh) {
-    std::snprintf(buf, sizeof(buf), " %.0f km/h", *p.speed_kmh);
+    std::snprintf(buf, sizeof(buf), " %.0f", *p.speed_kmh);
     text += buf;
+    if (p.speed_uncertainty_kmh) {
+      text += ' ';
+      text += kPlusMinus;
+      // Rounded up: an uncertainty shown smaller than it is would overstate the speed.
+      std::snprintf(buf, sizeof(buf), " %.0f", std::ceil(*p.speed_uncertainty_kmh - 1e-9));
+      text += buf;
+    }
+    text += " km/h";
   }
   if (p.predicted)
     text += " ~";
+  return text;
+}
+
+std::string zone_text(const std::string &zone, const std::map<std::string, unsigned> &occupancy) {
+  unsigned total = 0;
+  for (const auto &[label, n] : occupancy)
+    total += n;
+  std::string text = zone;
+  text += ' ';
+  text += std::to_string(total);
+  if (occupancy.size() > 1) {
+    const char *sep = ": ";
+    for (const auto &[label, n] : occupancy) {
+      text += sep;
+      text += label;
+      text += ' ';
+      text += std::to_string(n);
+      sep = ", ";
+    }
+  }
   return text;
 }
 

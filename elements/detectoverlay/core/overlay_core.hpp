@@ -20,7 +20,7 @@ enum class ColorBy { track = 0, klass = 1 };
 struct Settings {
   // Layers, each a show-* switch.
   bool boxes = true, labels = true, confidence = true, ids = true, speed = true, trails = true,
-       roi = true, lines = true, hud = true;
+       roi = true, lines = true, zones = true, hud = true;
   unsigned trail_length = 30; // positions kept per track
   ColorBy color_by = ColorBy::track;
   int thickness = 2;       // pixels
@@ -53,10 +53,19 @@ struct LabelParts {
   std::optional<std::uint64_t> track_id;
   std::optional<double> speed_kmh;
   bool predicted = false;
+  std::optional<double>
+      speed_uncertainty_kmh{}; // ± km/h (initialised: older aggregate inits stay warning-free)
 };
-// "car 0.87 #12 43 km/h" (parts present only when known and switched on).
+// "car 0.87 #12 43 km/h", "... 52 ± 3 km/h" with an uncertainty (parts present only when
+// known and switched on). UTF-8: the canvas draws the ± sign itself.
 std::string label_text(const LabelParts &parts, bool show_confidence, bool show_id,
                        bool show_speed);
+
+// A zone's caption from its live occupancy (label -> objects inside): "lot 3" with one
+// class or none, "lot 3: bike 1, car 2" with several (the classes in label order).
+std::string zone_text(const std::string &zone, const std::map<std::string, unsigned> &occupancy);
+
+inline constexpr const char *kPlusMinus = "\u00b1"; // ±, UTF-8
 
 struct TrailPoint {
   double x = 0, y = 0;

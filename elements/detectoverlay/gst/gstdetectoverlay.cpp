@@ -4,11 +4,21 @@
  * @title: detectoverlay
  *
  * Draws what `yolodetect` and `objecttrack` put on the frames: boxes (coloured per track id
- * or per class, `color-by`), a label with class, confidence, track id and speed, trails
- * (the last `trail-length` positions of each track), the objecttrack ROI polygon and counting
- * lines with their counts, and a HUD: frame rate (from PTS), inference time, detection age
- * (PTS minus the PTS the detections were computed on), and the frames dropped by any
- * `dropqueue` in the same pipeline. Each layer has a `show-*` switch.
+ * or per class, `color-by`), a label with class, confidence, track id and speed (`52 ± 3 km/h`
+ * when the tracking param carries `speed-uncertainty-kmh`), trails (the last `trail-length`
+ * positions of each track), the objecttrack ROI polygon, its zones with their live occupancy
+ * (name and count, per class when there are several) and counting lines with their counts,
+ * and a HUD: frame rate (from PTS), inference time, detection age (PTS minus the PTS the
+ * detections were computed on), and the frames dropped by the `dropqueue`s upstream. Each
+ * layer has a `show-*` switch. Everything is read through the typed helpers of
+ * elements/common/gst/analytics_contract.hpp.
+ *
+ * Upstream drops arrive in band: each dropqueue sends a `keepup-drops` event with its running
+ * total; this element keeps the last total per queue and shows their sum. It looks no element
+ * up and holds no reference to any.
+ *
+ * Stats (`stats`, application/x-detectoverlay-stats): frames (since start),
+ * dropped-upstream, upstream-queues.
  *
  * Formats: BGR, BGRx, BGRA, RGB, RGBx, RGBA with their real strides, and I420 / NV12 drawn
  * straight into the planes (luma at full size, chroma at half size): no full-frame colour
@@ -25,8 +35,10 @@
  */
 #include "gstdetectoverlay.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,10 +49,9 @@
 #include <gst/video/video.h>
 
 #include "callback_guard.hpp"
-#include "keepup_metas.hpp"
+#include "analytics_contract.hpp"
 #include "overlay_canvas.hpp"
 #include "overlay_core.hpp"
-#include "track_geometry.hpp"
 #include "video_frame_view.hpp"
 
 GST_DEBUG_CATEGORY_STATIC(detectoverlay_debug);
@@ -58,11 +69,13 @@ enum {
   PROP_SHOW_TRAILS,
   PROP_SHOW_ROI,
   PROP_SHOW_LINES,
+  PROP_SHOW_ZONES,
   PROP_SHOW_HUD,
   PROP_TRAIL_LENGTH,
   PROP_COLOR_BY,
   PROP_THICKNESS,
   PROP_FONT_SCALE,
+  PROP_STATS,
   N_PROPS
 };
 
@@ -70,23 +83,26 @@ using ov::ColorBy;
 
 static GParamSpec *properties[N_PROPS];
 
-// Cached parse of objecttrack's roi / lines strings (they rarely change).
-struct SceneCache {
-  std::string roi_text, lines_text;
-  std::vector<ov::Point> roi;
-  std::vector<keepup::track::CountLine> lines;
-};
-
 struct OverlayState {
   ov::Trails trails;
   ov::FpsMeter fps;
-  SceneCache scene;
-  std::vector<GstElement *> dropqueues; // weak: looked up in the pipeline
-  guint64 frames = 0;
-  guint64 dropped_upstream = 0;
-  ~OverlayState() {
-    for (GstElement *e : dropqueues)
-      gst_object_unref(e);
+};
+
+// Drop totals announced in band by the dropqueues upstream (`keepup-drops` events), per
+// queue: no reference to any of them. Written by the sink-event path, read per frame.
+struct UpstreamDrops {
+  std::mutex lock;
+  std::map<guint64, guint64> by_queue; // queue-id -> its running total
+  guint64 total() {
+    std::lock_guard<std::mutex> lk(lock);
+    guint64 sum = 0;
+    for (const auto &[id, n] : by_queue)
+      sum += n;
+    return sum;
+  }
+  guint queues() {
+    std::lock_guard<std::mutex> lk(lock);
+    return static_cast<guint>(by_queue.size());
   }
 };
 
@@ -94,6 +110,8 @@ struct DetectOverlayPrivate {
   std::mutex lock;
   ov::Settings settings;
   std::unique_ptr<OverlayState> state; // streaming thread only, between start and stop
+  UpstreamDrops drops;
+  std::atomic<guint64> frames{0}; // since start
 };
 
 struct _GstDetectOverlay {
@@ -129,38 +147,11 @@ GType gst_detect_overlay_color_by_get_type(void) {
   return type;
 }
 
-// Every dropqueue in the pipeline this element is in (looked up once, at the first frame).
-static void find_dropqueues(GstElement *self, OverlayState &st) {
-  GstObject *top = GST_OBJECT(self);
-  while (GstObject *parent = gst_object_get_parent(top)) {
-    if (top != GST_OBJECT(self))
-      gst_object_unref(top);
-    top = parent;
-  }
-  if (top == GST_OBJECT(self) || !GST_IS_BIN(top)) {
-    if (top != GST_OBJECT(self))
-      gst_object_unref(top);
-    return;
-  }
-  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(top));
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto *e = GST_ELEMENT(g_value_get_object(&item));
-    GstElementFactory *f = gst_element_get_factory(e);
-    if (f && g_str_equal(GST_OBJECT_NAME(f), "dropqueue"))
-      st.dropqueues.push_back(GST_ELEMENT(gst_object_ref(e)));
-    g_value_reset(&item);
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
-  gst_object_unref(top);
-}
-
 struct Item {
   ov::Point a, b;
   std::string label;
   int class_id = -1;
-  std::optional<double> confidence, speed;
+  std::optional<double> confidence, speed, speed_uncertainty;
   std::optional<guint64> track_id;
   bool predicted = false;
 };
@@ -175,26 +166,68 @@ static std::vector<Item> read_items(GstBuffer *buf) {
     it.a = {static_cast<int>(roi->x), static_cast<int>(roi->y)};
     it.b = {static_cast<int>(roi->x + roi->w), static_cast<int>(roi->y + roi->h)};
     it.label = g_quark_to_string(roi->roi_type);
-    if (GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
-      double c = 0;
-      if (gst_structure_get_double(d, "confidence", &c))
-        it.confidence = c;
-      gst_structure_get_int(d, "class-id", &it.class_id);
+    if (const auto d = keepup::contract::read_detection(roi)) {
+      it.confidence = d->confidence;
+      it.class_id = d->class_id.value_or(-1);
     }
-    if (GstStructure *t = gst_video_region_of_interest_meta_get_param(roi, "tracking")) {
-      guint64 id = 0;
-      if (gst_structure_get_uint64(t, "track-id", &id))
-        it.track_id = id;
-      double s = 0;
-      if (gst_structure_get_double(t, "speed-kmh", &s))
-        it.speed = s;
-      gboolean p = FALSE;
-      gst_structure_get_boolean(t, "predicted", &p);
-      it.predicted = p;
+    if (const auto t = keepup::contract::read_tracking(roi)) {
+      it.track_id = t->track_id;
+      it.speed = t->speed_kmh;
+      it.speed_uncertainty = t->speed_uncertainty_kmh;
+      it.predicted = t->predicted;
     }
     items.push_back(std::move(it));
   }
   return items;
+}
+
+static ov::Point pixel(const keepup::contract::Point &p) {
+  return {static_cast<int>(std::lround(p.x)), static_cast<int>(std::lround(p.y))};
+}
+
+static std::vector<ov::Point> pixels(const keepup::contract::Polygon &polygon) {
+  std::vector<ov::Point> out;
+  for (const auto &p : polygon)
+    out.push_back(pixel(p));
+  return out;
+}
+
+static void draw_scene(ov::Canvas &canvas, const keepup::contract::TrackingMeta &scene,
+                       const ov::Settings &s) {
+  const int thick = std::max(1, s.thickness);
+  if (s.roi && !scene.roi.empty())
+    canvas.polyline(pixels(scene.roi), true, {255, 210, 0}, thick);
+  if (s.zones)
+    for (const auto &zone : scene.zones) {
+      if (zone.polygon.empty())
+        continue;
+      const std::vector<ov::Point> outline = pixels(zone.polygon);
+      canvas.polyline(outline, true, {0, 200, 255}, thick);
+      // The caption at the zone's top-left corner, inside it.
+      ov::Point corner = outline.front();
+      for (const auto &p : outline)
+        if (p.y < corner.y || (p.y == corner.y && p.x < corner.x))
+          corner = p;
+      const auto occ = scene.occupancy.find(zone.name);
+      canvas.label({corner.x + thick, corner.y + thick + static_cast<int>(30 * s.font_scale)},
+                   ov::zone_text(zone.name, occ == scene.occupancy.end()
+                                                ? std::map<std::string, unsigned>{}
+                                                : occ->second),
+                   {0, 140, 200}, s.font_scale);
+    }
+  if (s.lines)
+    for (const auto &l : scene.lines) {
+      const ov::Point a = pixel(l.a);
+      canvas.line(a, pixel(l.b), {255, 60, 200}, thick + 1);
+      const auto c = scene.line_counts.find(l.name);
+      const keepup::contract::LineCount counts =
+          c == scene.line_counts.end() ? keepup::contract::LineCount{} : c->second;
+      char text[160];
+      std::snprintf(text, sizeof(text), "%s +%llu -%llu", l.name.c_str(),
+                    static_cast<unsigned long long>(counts.forward),
+                    static_cast<unsigned long long>(counts.backward));
+      canvas.label(a, text, {170, 30, 140}, s.font_scale);
+    }
 }
 
 static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filter,
@@ -210,47 +243,15 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
     GstBuffer *buf = frame->buffer;
     const GstClockTime pts = GST_BUFFER_PTS(buf);
     const auto t_ns = GST_CLOCK_TIME_IS_VALID(pts) ? static_cast<std::int64_t>(pts) : 0;
-    if (st.frames++ == 0)
-      find_dropqueues(GST_ELEMENT(self), st);
+    self->priv->frames++;
     st.fps.add(t_ns);
 
     ov::Canvas canvas(keepup::gstutil::frame_view(frame));
     const int thick = std::max(1, s.thickness);
 
-    // Scene: objecttrack's ROI and counting lines with their counts.
-    if (GstStructure *scene = keepup::gstmeta::find(buf, keepup::gstmeta::kTracking)) {
-      const gchar *roi = gst_structure_get_string(scene, "roi");
-      const gchar *lines = gst_structure_get_string(scene, "lines");
-      if (roi && st.scene.roi_text != roi) {
-        st.scene.roi_text = roi;
-        st.scene.roi.clear();
-        if (*roi)
-          for (const auto &p : keepup::track::parse_polygon(roi))
-            st.scene.roi.push_back({static_cast<int>(p.x), static_cast<int>(p.y)});
-      }
-      if (lines && st.scene.lines_text != lines) {
-        st.scene.lines_text = lines;
-        st.scene.lines =
-            *lines ? keepup::track::parse_lines(lines) : std::vector<keepup::track::CountLine>{};
-      }
-      if (s.roi && !st.scene.roi.empty())
-        canvas.polyline(st.scene.roi, true, {255, 210, 0}, thick);
-      if (s.lines) {
-        for (const auto &l : st.scene.lines) {
-          const ov::Point a{static_cast<int>(l.a.x), static_cast<int>(l.a.y)};
-          const ov::Point b{static_cast<int>(l.b.x), static_cast<int>(l.b.y)};
-          canvas.line(a, b, {255, 60, 200}, thick + 1);
-          guint64 fwd = 0, back = 0;
-          gst_structure_get_uint64(scene, (l.name + "-forward").c_str(), &fwd);
-          gst_structure_get_uint64(scene, (l.name + "-backward").c_str(), &back);
-          char text[160];
-          std::snprintf(text, sizeof(text), "%s +%llu -%llu", l.name.c_str(),
-                        static_cast<unsigned long long>(fwd),
-                        static_cast<unsigned long long>(back));
-          canvas.label(a, text, {170, 30, 140}, s.font_scale);
-        }
-      }
-    }
+    // Scene: objecttrack's ROI, zones with their occupancy, counting lines with their counts.
+    if (const auto scene = keepup::contract::read_tracking_meta(buf))
+      draw_scene(canvas, *scene, s);
 
     // Objects.
     st.trails.set_length(s.trail_length);
@@ -274,7 +275,8 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
         }
       }
       if (s.labels) {
-        ov::LabelParts parts{it.label, it.confidence, it.track_id, it.speed, it.predicted};
+        ov::LabelParts parts{it.label, it.confidence, it.track_id,
+                             it.speed, it.predicted,  it.speed_uncertainty};
         canvas.label({it.a.x, it.a.y - 1}, ov::label_text(parts, s.confidence, s.ids, s.speed),
                      colour, s.font_scale);
       }
@@ -287,31 +289,19 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
       char part[96];
       std::snprintf(part, sizeof(part), "%.1f fps", st.fps.fps());
       hud += part;
-      if (GstStructure *info = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
-        double ms = 0;
-        guint64 source = GST_CLOCK_TIME_NONE;
-        gst_structure_get_double(info, "inference-ms", &ms);
-        gst_structure_get_uint64(info, "source-pts", &source);
-        std::snprintf(part, sizeof(part), " | infer %.1f ms", ms);
+      if (const auto info = keepup::contract::read_inference(buf)) {
+        std::snprintf(part, sizeof(part), " | infer %.1f ms", info->inference_ms);
         hud += part;
-        if (GST_CLOCK_TIME_IS_VALID(source) && GST_CLOCK_TIME_IS_VALID(pts) && pts >= source) {
+        const auto source = info->source_pts;
+        if (source && GST_CLOCK_TIME_IS_VALID(pts) && pts >= *source) {
           std::snprintf(part, sizeof(part), " | det age %.0f ms",
-                        static_cast<double>(pts - source) / 1e6);
+                        static_cast<double>(pts - *source) / 1e6);
           hud += part;
         }
       }
-      if (!st.dropqueues.empty()) {
-        if (st.frames % 15 == 1) { // a property read per element, twice a second at 30 fps
-          guint64 total = 0;
-          for (GstElement *dq : st.dropqueues) {
-            guint64 d = 0;
-            g_object_get(dq, "dropped", &d, nullptr);
-            total += d;
-          }
-          st.dropped_upstream = total;
-        }
+      if (self->priv->drops.queues() > 0) {
         std::snprintf(part, sizeof(part), " | dropped %llu",
-                      static_cast<unsigned long long>(st.dropped_upstream));
+                      static_cast<unsigned long long>(self->priv->drops.total()));
         hud += part;
       }
       canvas.label({4, 4 + static_cast<int>(30 * s.font_scale)}, hud, {30, 30, 30}, s.font_scale);
@@ -326,6 +316,9 @@ static GstFlowReturn gst_detect_overlay_transform_frame_ip(GstVideoFilter *filte
 static gboolean start_impl(GstBaseTransform *trans) {
   auto *self = GST_DETECT_OVERLAY(trans);
   self->priv->state = std::make_unique<OverlayState>();
+  self->priv->frames = 0;
+  std::lock_guard<std::mutex> lk(self->priv->drops.lock);
+  self->priv->drops.by_queue.clear();
   return TRUE;
 }
 
@@ -338,6 +331,17 @@ static gboolean gst_detect_overlay_start(GstBaseTransform *trans) {
 static gboolean gst_detect_overlay_stop(GstBaseTransform *trans) {
   GST_DETECT_OVERLAY(trans)->priv->state.reset();
   return TRUE;
+}
+
+// A dropqueue's `keepup-drops` event: remember its total, pass the event on (a later
+// overlay or the user's code may read it too).
+static gboolean gst_detect_overlay_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  auto *self = GST_DETECT_OVERLAY(trans);
+  if (const auto drops = keepup::contract::read_drops(event)) {
+    std::lock_guard<std::mutex> lk(self->priv->drops.lock);
+    self->priv->drops.by_queue[drops->queue_id] = drops->dropped;
+  }
+  return GST_BASE_TRANSFORM_CLASS(parent_class)->sink_event(trans, event);
 }
 
 static bool *bool_field(ov::Settings &s, guint prop_id) {
@@ -358,6 +362,8 @@ static bool *bool_field(ov::Settings &s, guint prop_id) {
     return &s.roi;
   case PROP_SHOW_LINES:
     return &s.lines;
+  case PROP_SHOW_ZONES:
+    return &s.zones;
   case PROP_SHOW_HUD:
     return &s.hud;
   default:
@@ -419,6 +425,13 @@ static void get_property_impl(GObject *object, guint prop_id, GValue *value, GPa
   case PROP_FONT_SCALE:
     g_value_set_double(value, s.font_scale);
     break;
+  case PROP_STATS:
+    g_value_take_boxed(value, gst_structure_new("application/x-detectoverlay-stats", "frames",
+                                                G_TYPE_UINT64, self->priv->frames.load(),
+                                                "dropped-upstream", G_TYPE_UINT64,
+                                                self->priv->drops.total(), "upstream-queues",
+                                                G_TYPE_UINT, self->priv->drops.queues(), nullptr));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -466,6 +479,8 @@ static void gst_detect_overlay_class_init(GstDetectOverlayClass *klass) {
       {PROP_SHOW_TRAILS, "show-trails", "Trails", "Draw each track's recent path"},
       {PROP_SHOW_ROI, "show-roi", "ROI", "Draw objecttrack's region of interest"},
       {PROP_SHOW_LINES, "show-lines", "Lines", "Draw objecttrack's counting lines and counts"},
+      {PROP_SHOW_ZONES, "show-zones", "Zones",
+       "Draw objecttrack's zones with their live occupancy (per class when there are several)"},
       {PROP_SHOW_HUD, "show-hud", "HUD",
        "Draw fps, inference time, detection age and upstream drops"},
   };
@@ -483,6 +498,11 @@ static void gst_detect_overlay_class_init(GstDetectOverlayClass *klass) {
       "thickness", "Thickness", "Line thickness in pixels", 1, 20, ov::kDefaults.thickness, rw);
   properties[PROP_FONT_SCALE] = g_param_spec_double("font-scale", "Font scale", "Label text scale",
                                                     0.2, 4.0, ov::kDefaults.font_scale, rw);
+  properties[PROP_STATS] = g_param_spec_boxed(
+      "stats", "Statistics",
+      "frames (since start), dropped-upstream (the sum of the running totals the dropqueues "
+      "upstream announced in band), upstream-queues (how many announced)",
+      GST_TYPE_STRUCTURE, static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
@@ -493,6 +513,7 @@ static void gst_detect_overlay_class_init(GstDetectOverlayClass *klass) {
       "keepup developers");
   trans_class->start = GST_DEBUG_FUNCPTR(gst_detect_overlay_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_detect_overlay_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_detect_overlay_sink_event);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_detect_overlay_transform_frame_ip);
   gst_type_mark_as_plugin_api(gst_detect_overlay_color_by_get_type(),
                               static_cast<GstPluginAPIFlags>(0));

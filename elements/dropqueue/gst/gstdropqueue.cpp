@@ -51,7 +51,11 @@
  *   `ratio-window` crosses `warn-drop-ratio` or `critical-drop-ratio`, and an info message
  *   when it falls back below; a window needs at least 20 buffers before it counts, and
  *   easing from critical to warning is not announced again;
- * - `notify::dropped` for every drop when `silent` is false.
+ * - `notify::dropped` for every drop when `silent` is false;
+ * - downstream, in band: a serialized custom event `keepup-drops` (queue, queue-id, dropped:
+ *   the running total) before the first buffer, before the next buffer after each drop and
+ *   before EOS, so elements downstream (detectoverlay's HUD) learn the drops without a
+ *   reference to this element (elements/common/gst/analytics_contract.hpp reads it).
  *
  * ## Example launch line
  * |[
@@ -61,6 +65,7 @@
  */
 #include "gstdropqueue.hpp"
 
+#include "analytics_contract.hpp"
 #include "callback_guard.hpp"
 #include "dropqueue_core.hpp"
 
@@ -72,6 +77,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace dq = keepup::dropqueue;
@@ -137,6 +143,13 @@ struct DropQueuePrivate {
   dq::Notices sink_notices;
   // Src thread only.
   dq::Notices src_notices;
+  std::optional<guint64> drops_announced; // the total the last keepup-drops event carried
+  const guint64 queue_id = next_queue_id();
+
+  static guint64 next_queue_id() {
+    static std::atomic<guint64> next{1};
+    return next++;
+  }
 };
 
 struct _GstDropQueue {
@@ -474,6 +487,23 @@ static void on_push_failed(GstDropQueue *self, GstFlowReturn ret, bool eos_pushe
   }
 }
 
+// The running drop total goes downstream in band, before the first buffer, before the next
+// buffer after each change and before EOS, as a `keepup-drops` event (analytics_contract.hpp):
+// detectoverlay shows it without looking this element up or holding a reference to it.
+static void announce_drops(GstDropQueue *self, guint64 dropped) {
+  DropQueuePrivate *p = self->priv;
+  if (p->drops_announced == dropped)
+    return;
+  p->drops_announced = dropped;
+  keepup::contract::DropCount d;
+  gchar *name = gst_object_get_name(GST_OBJECT(self));
+  d.queue = name ? name : "";
+  g_free(name);
+  d.queue_id = p->queue_id;
+  d.dropped = dropped;
+  gst_pad_push_event(self->srcpad, keepup::contract::drops_event(d));
+}
+
 static void gst_drop_queue_loop(gpointer user_data) {
   auto *pad = static_cast<GstPad *>(user_data);
   GstDropQueue *self = GST_DROP_QUEUE(GST_PAD_PARENT(pad));
@@ -483,6 +513,7 @@ static void gst_drop_queue_loop(gpointer user_data) {
     std::optional<dq::Item> item;
     dq::Stats snap;
     bool need_report;
+    guint64 dropped = 0;
     {
       std::unique_lock lk(p->lock);
       p->item_added.wait(lk, [p] { return !p->core.empty() || p->srcresult != GST_FLOW_OK; });
@@ -491,6 +522,7 @@ static void gst_drop_queue_loop(gpointer user_data) {
         return;
       }
       item = p->core.pop(now, p->src_notices);
+      dropped = p->core.stats().dropped;
       p->item_removed.notify_all();
       need_report = prepare_report(p->core, p->src_notices, snap);
     }
@@ -506,6 +538,7 @@ static void gst_drop_queue_loop(gpointer user_data) {
         buf = gst_buffer_make_writable(buf);
         GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
       }
+      announce_drops(self, dropped);
       GST_CAT_LOG_OBJECT(dropqueue_dataflow, self, "pushing buffer %" GST_TIME_FORMAT "%s",
                          GST_TIME_ARGS(GST_BUFFER_PTS(buf)), item->discont ? " (discont)" : "");
       const uint64_t t0 = keepup::monotonic_ns();
@@ -522,6 +555,8 @@ static void gst_drop_queue_loop(gpointer user_data) {
     case dq::ItemKind::Event: {
       auto *event = static_cast<GstEvent *>(item->handle);
       const bool eos = item->is_eos;
+      if (eos) // the final total, for what comes after the last buffer
+        announce_drops(self, dropped);
       GST_DEBUG_OBJECT(self, "pushing event %s", GST_EVENT_TYPE_NAME(event));
       gst_pad_push_event(self->srcpad, event);
       if (eos)

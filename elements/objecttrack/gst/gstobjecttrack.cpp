@@ -131,7 +131,7 @@ struct Tracking {
       : tracker(std::move(c)), classifier(empty) {}
   track::Tracker tracker;
   track::FrameClassifier classifier;
-  std::string roi_text, lines_text, zones_text;
+  keepup::contract::TrackingMeta geometry; // roi, lines, zones for the tracking meta
   std::string stream_name; // the property, else the stream-start id
   trackmetas::Labels labels;
   bool post_track_messages = false;
@@ -235,11 +235,8 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
     const auto t_ns = static_cast<std::int64_t>(pts);
     track::FrameFacts facts;
     facts.t_ns = t_ns;
-    if (GstStructure *info = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
-      gboolean f = TRUE;
-      gst_structure_get_boolean(info, "fresh", &f);
-      facts.inference_fresh = f != FALSE;
-    }
+    if (const auto info = keepup::contract::read_inference(buf))
+      facts.inference_fresh = info->fresh;
     std::vector<bool> stale;
     std::vector<track::Detection> dets = trackmetas::take_detections(buf, run->labels, stale);
     facts.detections = dets.size();
@@ -258,16 +255,9 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
       trackmetas::attach_track(buf, run->labels, o);
 
     const auto occupancy = run->tracker.occupancy();
-    if (GstStructure *scene = keepup::gstmeta::add(buf, keepup::gstmeta::kTracking)) {
-      gst_structure_set(scene, "roi", G_TYPE_STRING, run->roi_text.c_str(), "lines", G_TYPE_STRING,
-                        run->lines_text.c_str(), "zones", G_TYPE_STRING, run->zones_text.c_str(),
-                        "active-tracks", G_TYPE_UINT, static_cast<guint>(run->tracker.active()),
-                        nullptr);
-      trackmetas::set_line_counts(scene, run->labels, run->tracker.counters());
-      GstStructure *occ = trackmetas::occupancy_structure(run->labels, occupancy);
-      gst_structure_set(scene, "occupancy", GST_TYPE_STRUCTURE, occ, nullptr);
-      gst_structure_free(occ);
-    }
+    keepup::contract::write(buf, trackmetas::scene_meta(run->geometry, run->labels,
+                                                        run->tracker.counters(), occupancy,
+                                                        run->tracker.active()));
     {
       std::lock_guard<std::mutex> lk(run->stats_lock);
       ++run->frames;
@@ -317,9 +307,7 @@ static gboolean start_impl(GstBaseTransform *trans) {
     return FALSE;
   }
   auto run = std::make_shared<Tracking>(config, s.empty_frames);
-  run->roi_text = s.roi;
-  run->lines_text = s.lines;
-  run->zones_text = s.zones;
+  run->geometry = trackmetas::scene_geometry(config);
   run->stream_name = s.stream_name;
   run->post_track_messages = s.post_track_messages;
   std::lock_guard<std::mutex> lk(self->priv->lock);

@@ -8,6 +8,7 @@
 namespace keepup::trackmetas {
 
 namespace track = keepup::track;
+namespace contract = keepup::contract;
 
 std::string Labels::of(int class_id) const {
   auto it = names_.find(class_id);
@@ -35,17 +36,11 @@ std::vector<track::Detection> take_detections(GstBuffer *buf, Labels &labels,
     track::Detection d;
     d.box = {static_cast<double>(roi->x), static_cast<double>(roi->y),
              static_cast<double>(roi->x + roi->w), static_cast<double>(roi->y + roi->h)};
-    d.confidence = 1.0;
-    d.class_id = -1;
-    gboolean fresh = TRUE;
-    if (GstStructure *p = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
-      gst_structure_get_double(p, "confidence", &d.confidence);
-      gst_structure_get_int(p, "class-id", &d.class_id);
-      gst_structure_get_boolean(p, "fresh", &fresh);
-    }
-    stale.push_back(!fresh);
-    const std::string label = g_quark_to_string(roi->roi_type);
-    d.class_id = labels.learn(label, d.class_id);
+    const contract::DetectionParam p =
+        contract::read_detection(roi).value_or(contract::DetectionParam{});
+    d.confidence = p.confidence.value_or(1.0);
+    stale.push_back(!p.fresh);
+    d.class_id = labels.learn(g_quark_to_string(roi->roi_type), p.class_id.value_or(-1));
     dets.push_back(d);
   }
   gst_buffer_foreach_meta(
@@ -67,19 +62,23 @@ void attach_track(GstBuffer *buf, const Labels &labels, const track::TrackOutput
       static_cast<guint>(std::max(1L, std::lround(o.box.x2 - x1))),
       static_cast<guint>(std::max(1L, std::lround(o.box.y2 - y1))));
   meta->id = static_cast<gint>(o.id & 0x7fffffff);
-  gst_video_region_of_interest_meta_add_param(
-      meta,
-      gst_structure_new("detection", "label", G_TYPE_STRING, label.c_str(), "class-id", G_TYPE_INT,
-                        o.class_id, "confidence", G_TYPE_DOUBLE, o.confidence, nullptr));
-  GstStructure *tracking = gst_structure_new(
-      "tracking", "track-id", G_TYPE_UINT64, static_cast<guint64>(o.id), "state", G_TYPE_STRING,
-      track::state_name(o.state), "age-ns", G_TYPE_UINT64, static_cast<guint64>(o.age_ns),
-      "predicted", G_TYPE_BOOLEAN, o.predicted ? TRUE : FALSE, "velocity-x", G_TYPE_DOUBLE,
-      o.velocity.x, "velocity-y", G_TYPE_DOUBLE, o.velocity.y, nullptr);
-  if (o.speed_kmh)
-    gst_structure_set(tracking, "speed-kmh", G_TYPE_DOUBLE, *o.speed_kmh, "speed-uncertainty-kmh",
-                      G_TYPE_DOUBLE, o.speed_uncertainty_kmh.value_or(0), nullptr);
-  gst_video_region_of_interest_meta_add_param(meta, tracking);
+  contract::DetectionParam d;
+  d.label = label;
+  d.class_id = o.class_id;
+  d.confidence = o.confidence;
+  contract::write(meta, d);
+  contract::TrackingParam t;
+  t.track_id = static_cast<guint64>(o.id);
+  t.state = track::state_name(o.state);
+  t.age_ns = static_cast<guint64>(o.age_ns);
+  t.predicted = o.predicted;
+  t.velocity_x = o.velocity.x;
+  t.velocity_y = o.velocity.y;
+  if (o.speed_kmh) {
+    t.speed_kmh = *o.speed_kmh;
+    t.speed_uncertainty_kmh = o.speed_uncertainty_kmh.value_or(0);
+  }
+  contract::write(meta, t);
 }
 
 // `<zone>`: a structure of `<label>` -> objects inside now (every zone, empty ones too).
@@ -100,14 +99,49 @@ GstStructure *occupancy_structure(const Labels &labels,
 void set_line_counts(GstStructure *s, const Labels &labels,
                      const track::TrackerCounters &counters) {
   for (const auto &[name, counts] : counters.line_counts)
-    gst_structure_set(s, (name + "-forward").c_str(), G_TYPE_UINT64, counts.first,
-                      (name + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+    contract::detail::set_counts(s, name, {counts.first, counts.second});
   for (const auto &[name, classes] : counters.line_class_counts)
     for (const auto &[cls, counts] : classes) {
-      const std::string key = name + "-" + labels.of(cls);
-      gst_structure_set(s, (key + "-forward").c_str(), G_TYPE_UINT64, counts.first,
-                        (key + "-backward").c_str(), G_TYPE_UINT64, counts.second, nullptr);
+      std::string key = name;
+      key += '-';
+      key += labels.of(cls);
+      contract::detail::set_counts(s, key, {counts.first, counts.second});
     }
+}
+
+contract::TrackingMeta scene_geometry(const track::TrackerConfig &config) {
+  const auto point = [](const track::Point &p) { return contract::Point{p.x, p.y}; };
+  contract::TrackingMeta m;
+  for (const auto &p : config.roi)
+    m.roi.push_back(point(p));
+  for (const auto &l : config.lines)
+    m.lines.push_back({l.name, point(l.a), point(l.b)});
+  for (const auto &z : config.zones) {
+    contract::Zone zone{z.name, {}};
+    for (const auto &p : z.polygon)
+      zone.polygon.push_back(point(p));
+    m.zones.push_back(std::move(zone));
+  }
+  return m;
+}
+
+contract::TrackingMeta scene_meta(const contract::TrackingMeta &geometry, const Labels &labels,
+                                  const track::TrackerCounters &counters,
+                                  const std::map<std::string, std::map<int, unsigned>> &occupancy,
+                                  std::size_t active) {
+  contract::TrackingMeta m = geometry;
+  for (const auto &[name, counts] : counters.line_counts)
+    m.line_counts[name] = {counts.first, counts.second};
+  for (const auto &[name, classes] : counters.line_class_counts)
+    for (const auto &[cls, counts] : classes)
+      m.line_class_counts[name][labels.of(cls)] = {counts.first, counts.second};
+  for (const auto &[zone, classes] : occupancy) {
+    auto &out = m.occupancy[zone]; // every zone, empty ones too
+    for (const auto &[cls, n] : classes)
+      out[labels.of(cls)] = n;
+  }
+  m.active_tracks = static_cast<guint>(active);
+  return m;
 }
 
 // UTC wall time of the frame: a timestamp/x-unix reference meta (the capture time, when the

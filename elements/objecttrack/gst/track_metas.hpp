@@ -10,6 +10,7 @@
 
 #include <gst/gst.h>
 
+#include "analytics_contract.hpp"
 #include "tracker.hpp"
 
 namespace keepup::trackmetas {
@@ -39,6 +40,13 @@ GstStructure *occupancy_structure(const Labels &labels,
 // `<line>-forward` / `-backward`, and `<line>-<label>-forward` / `-backward` per class.
 void set_line_counts(GstStructure *s, const Labels &labels,
                      const keepup::track::TrackerCounters &counters);
+// The tracking meta's geometry (roi, lines, zones) from the tracker's settings.
+keepup::contract::TrackingMeta scene_geometry(const keepup::track::TrackerConfig &config);
+// The frame's tracking meta: `geometry` with the line counts, occupancy and active tracks.
+keepup::contract::TrackingMeta
+scene_meta(const keepup::contract::TrackingMeta &geometry, const Labels &labels,
+           const keepup::track::TrackerCounters &counters,
+           const std::map<std::string, std::map<int, unsigned>> &occupancy, std::size_t active);
 // UTC wall time of the frame in microseconds: a timestamp/x-unix reference meta (the capture
 // time, when the source put one on), else now.
 gint64 frame_wall_us(GstBuffer *buf);

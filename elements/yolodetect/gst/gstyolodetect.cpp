@@ -75,7 +75,7 @@
 #endif
 
 #include "callback_guard.hpp"
-#include "keepup_metas.hpp"
+#include "analytics_contract.hpp"
 #include "latest_worker.hpp"
 #include "video_frame_view.hpp"
 #include "yolo_engine.hpp"
@@ -230,11 +230,13 @@ static void attach_metas(GstBuffer *buf, const DetectResult &result, bool fresh,
     const auto h = static_cast<guint>(std::max(1L, std::lround(d.box.height() * sy)));
     GstVideoRegionOfInterestMeta *meta =
         gst_buffer_add_video_region_of_interest_meta(buf, label.c_str(), x, y, w, h);
-    GstStructure *param = gst_structure_new(
-        "detection", "label", G_TYPE_STRING, label.c_str(), "class-id", G_TYPE_INT, d.class_id,
-        "confidence", G_TYPE_DOUBLE, static_cast<double>(d.confidence), "source-pts", G_TYPE_UINT64,
-        static_cast<guint64>(result.pts), "fresh", G_TYPE_BOOLEAN, fresh ? TRUE : FALSE, nullptr);
-    gst_video_region_of_interest_meta_add_param(meta, param);
+    keepup::contract::DetectionParam param;
+    param.label = label;
+    param.class_id = d.class_id;
+    param.confidence = static_cast<double>(d.confidence);
+    param.source_pts = static_cast<guint64>(result.pts);
+    param.fresh = fresh;
+    keepup::contract::write(meta, param);
 #ifdef KEEPUP_HAVE_GST_ANALYTICS
     GstAnalyticsODMtd od;
     gst_analytics_relation_meta_add_od_mtd(
@@ -353,15 +355,15 @@ static GstFlowReturn gst_yolo_detect_transform_ip(GstBaseTransform *trans, GstBu
     if (result)
       attach_metas(buf, *result, fresh, width, height, run->engine->info().names);
     // Frame-level: whether this frame carries a new result, even one with no detections.
-    if (GstStructure *info = keepup::gstmeta::add(buf, keepup::gstmeta::kInference)) {
-      gst_structure_set(info, "fresh", G_TYPE_BOOLEAN, fresh ? TRUE : FALSE, "has-result",
-                        G_TYPE_BOOLEAN, result ? TRUE : FALSE, "source-pts", G_TYPE_UINT64,
-                        static_cast<guint64>(result ? result->pts : GST_CLOCK_TIME_NONE),
-                        "inference-ms", G_TYPE_DOUBLE, last_ms, "detections", G_TYPE_UINT,
-                        static_cast<guint>(result ? result->detections.size() : 0), nullptr);
-      if (gate_says) // why this frame was or was not inferred
-        gst_structure_set(info, "motion-gate", G_TYPE_STRING, gate_says, nullptr);
-    }
+    keepup::contract::InferenceMeta info;
+    info.fresh = fresh;
+    info.has_result = result.has_value();
+    info.source_pts = static_cast<guint64>(result ? result->pts : GST_CLOCK_TIME_NONE);
+    info.inference_ms = last_ms;
+    info.detections = static_cast<guint>(result ? result->detections.size() : 0);
+    if (gate_says) // why this frame was or was not inferred
+      info.motion_gate = gate_says;
+    keepup::contract::write(buf, info);
     GST_CAT_LOG_OBJECT(yolodetect_dataflow, self,
                        "frame %" G_GUINT64_FORMAT " pts %" GST_TIME_FORMAT ": %zu detections (%s)",
                        frame_index, GST_TIME_ARGS(pts), result ? result->detections.size() : 0,
