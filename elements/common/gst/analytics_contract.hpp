@@ -230,6 +230,24 @@ inline bool ends_with(const std::string &s, const std::string &suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// A frame meta: added and filled by fill(structure, m); read by `from` when present.
+template <typename Meta> bool write_meta(GstBuffer *buf, const char *name, const Meta &m) {
+  GstStructure *s = gstmeta::add(buf, name);
+  if (!s)
+    return false;
+  fill(s, m); // found by argument-dependent lookup: declared below, next to each Meta
+  return true;
+}
+
+template <typename From>
+auto read_meta(GstBuffer *buf, const char *name, From from)
+    -> std::optional<decltype(from(nullptr))> {
+  const GstStructure *s = gstmeta::find(buf, name);
+  if (!s)
+    return std::nullopt;
+  return from(s);
+}
+
 } // namespace detail
 
 // ---- `detection` param ------------------------------------------------------------------
@@ -347,18 +365,11 @@ inline InferenceMeta inference_from(const GstStructure *s) {
 
 // Adds the meta (the buffer must be writable). False when it cannot be added.
 inline bool write(GstBuffer *buf, const InferenceMeta &m) {
-  GstStructure *s = gstmeta::add(buf, gstmeta::kInference);
-  if (!s)
-    return false;
-  fill(s, m);
-  return true;
+  return detail::write_meta(buf, gstmeta::kInference, m);
 }
 
 inline std::optional<InferenceMeta> read_inference(GstBuffer *buf) {
-  const GstStructure *s = gstmeta::find(buf, gstmeta::kInference);
-  if (!s)
-    return std::nullopt;
-  return inference_from(s);
+  return detail::read_meta(buf, gstmeta::kInference, inference_from);
 }
 
 // ---- KeepupTrackingMeta -----------------------------------------------------------------
@@ -484,18 +495,11 @@ inline TrackingMeta tracking_meta_from(const GstStructure *s) {
 }
 
 inline bool write(GstBuffer *buf, const TrackingMeta &m) {
-  GstStructure *s = gstmeta::add(buf, gstmeta::kTracking);
-  if (!s)
-    return false;
-  fill(s, m);
-  return true;
+  return detail::write_meta(buf, gstmeta::kTracking, m);
 }
 
 inline std::optional<TrackingMeta> read_tracking_meta(GstBuffer *buf) {
-  const GstStructure *s = gstmeta::find(buf, gstmeta::kTracking);
-  if (!s)
-    return std::nullopt;
-  return tracking_meta_from(s);
+  return detail::read_meta(buf, gstmeta::kTracking, tracking_meta_from);
 }
 
 // ---- `keepup-drops` event ---------------------------------------------------------------
