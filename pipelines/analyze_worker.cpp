@@ -306,8 +306,8 @@ public:
       std::optional<keepup::redis::StreamEntry> entry;
       if (!claim(&entry, &error)) {
         if (!warned)
-          std::fprintf(stderr, "keepup-analyze: worker %s: Redis at %s: %s (retrying)\n",
-                       f_.name.c_str(), f_.uri.redacted().c_str(), error.c_str());
+          std::fprintf(stderr, "keepup-analyze: worker %s: %s (retrying)\n", f_.name.c_str(),
+                       error.c_str());
         warned = true;
         nap(backoff);
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
@@ -348,6 +348,13 @@ private:
     return true;
   }
 
+  // Redis restarted without its data (or the stream was deleted): the group again, so the
+  // next claim works and jobs submitted since are run.
+  void recreate_group_if_gone(const Reply &r) {
+    if (r.is_error() && r.str.rfind("NOGROUP", 0) == 0)
+      setup();
+  }
+
   // One claim attempt: false when Redis could not be asked. *entry stays empty when nothing
   // was there to take.
   bool claim(std::optional<keepup::redis::StreamEntry> *entry, std::string *error) {
@@ -360,6 +367,7 @@ private:
         return false;
       if (r.is_error() || r.type != Reply::Type::Array || r.elements.size() < 2) {
         *error = r.is_error() ? r.str : "unexpected XAUTOCLAIM reply";
+        recreate_group_if_gone(r);
         return false;
       }
       auto entries = keepup::redis::parse_entries(r.elements[1]);
@@ -375,8 +383,7 @@ private:
       return false;
     if (r.is_error()) {
       *error = r.str;
-      if (r.str.rfind("NOGROUP", 0) == 0) // Redis restarted empty: the group again
-        setup();
+      recreate_group_if_gone(r);
       return false;
     }
     order_.read_done();
