@@ -53,6 +53,14 @@ HarnessPtr publisher(const std::string &props) {
   return h;
 }
 
+// Declared after a BusTap on a harness: the element leaves the tap's bus before the tap goes
+// (the harness teardown posts state changes; a bus left holding them would keep the
+// element and its pads alive in a cycle).
+struct BusDetach {
+  GstElement *element;
+  ~BusDetach() { gst_element_set_bus(element, nullptr); }
+};
+
 GstElement *find_publisher(GstHarness *h) {
   return gst_harness_find_element(h, "metapublish");
 }
@@ -123,6 +131,7 @@ TEST(MetaPublish, RedisStreamHoldsTheSameRecordsAsTheFile) {
                                        : "method=redis location=" + server.uri() + "/3";
     HarnessPtr h = publisher(props + " stream=cam1");
     BusTap bus(h->element);
+    BusDetach detach{h->element};
     for (guint64 n = 0; n < 90; ++n)
       gst_buffer_unref(gst_harness_push_and_pull(h.get(), scene_frame(n)));
     ASSERT_TRUE(gst_harness_push_event(h.get(), gst_event_new_eos()));
@@ -197,6 +206,7 @@ TEST(MetaPublish, RedisKilledMidStreamNeverDelaysVideoAndResumes) {
                            " stream=cam1 max-pending=64 timeout=500");
   GstElement *mp = find_publisher(h.get());
   BusTap bus(h->element);
+  BusDetach detach{h->element};
   guint64 pushed = 0, pulled = 0;
   double worst_ms = 0, worst_outage_ms = 0;
   bool outage = false;
@@ -295,6 +305,7 @@ TEST(MetaPublish, RedisThatStopsAnsweringNeverDelaysVideo) {
   HarnessPtr h = publisher("method=redis location=" + server.uri() +
                            " stream=cam1 max-pending=100 timeout=300");
   BusTap bus(h->element);
+  BusDetach detach{h->element};
   std::vector<double> paused_ms;
   guint64 n = 0;
   auto push_one = [&](std::vector<double> *times) {
