@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -100,7 +101,8 @@ protected:
   void SetUp() override {
     if (RedisServer::binary().empty())
       GTEST_SKIP() << "redis-server is not installed (apt-get install redis-server)";
-    ASSERT_TRUE(redis.start()) << "redis-server did not start";
+    // DEBUG SLEEP stalls the server for the slow-Redis test.
+    ASSERT_TRUE(redis.start("--enable-debug-command yes")) << "redis-server did not start";
     a = node(out_a, redis);
     b = node(out_b, redis);
     url_a = a->url("");
@@ -299,6 +301,41 @@ TEST_F(RecordCluster, RedisDownStillRecordsLocally) {
                          std::chrono::seconds(15)))
       << fleet(*a).dump(2) << a->output();
   EXPECT_TRUE(fleet(*a).value("redis_up", false));
+}
+
+// A Redis that stops answering (DEBUG SLEEP: the server blocks, connections stay open) never
+// stalls HTTP: the heartbeat waits on its own thread, /status answers as fast as before.
+TEST_F(RecordCluster, SlowRedisNeverStallsHttp) {
+  std::thread sleeper([&]() {
+    auto c = redis.client();
+    keepup::redis::Reply r;
+    std::string error;
+    if (c) {
+      c->set_timeout(std::chrono::seconds(10));
+      c->command({"DEBUG", "SLEEP", "3"}, &r, &error);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  double slowest_ms = 0;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2500);
+  int requests = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Reply r = request("GET", a->url("/status?cluster=1"));
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(r.status, 200u);
+    slowest_ms = std::max(slowest_ms, ms);
+    ++requests;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  sleeper.join();
+  std::printf("Redis asleep 3 s: %d GET /status?cluster=1, slowest %.1f ms\n", requests,
+              slowest_ms);
+  // A heartbeat blocks for its 1 s I/O timeout meanwhile; HTTP must not.
+  EXPECT_LT(slowest_ms, 250.0);
+  ASSERT_TRUE(a->wait_for("cluster: warning: ", 5)) << a->output();
+  ASSERT_TRUE(a->wait_for("is back; node", 15)) << a->output();
 }
 
 // Bad cluster options stop keepup-record at once with a message, before it listens.
