@@ -529,7 +529,7 @@ std::string build_launch(App &app) {
     return d +
            "! videoconvert ! video/x-raw,format=I420 ! x264enc speed-preset=ultrafast "
            "key-int-max=30 ! "
-           "h264parse ! "
+           "h264parse name=rawparse ! "
            "mpegtsmux ! tsrecordsink name=rec location=\"" +
            o.output + "\"";
   // The dropqueue only ever drops behind a live source (live-only): files lose nothing.
