@@ -46,11 +46,22 @@ std::optional<Uri> fail(std::string *error, std::string msg) {
 } // namespace
 
 std::string Uri::redacted() const {
+  // Appended piece by piece: GCC 12 -O3 reports a false -Wrestrict on "lit" + std::string&&.
   std::string s = "redis://";
-  if (!user.empty() || !password.empty())
-    s += (user.empty() ? "" : user) + ":***@";
-  s += host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  s += ":" + std::to_string(port) + "/" + std::to_string(db);
+  if (!user.empty() || !password.empty()) {
+    s += user;
+    s += ":***@";
+  }
+  const bool ipv6 = host.find(':') != std::string::npos;
+  if (ipv6)
+    s += '[';
+  s += host;
+  if (ipv6)
+    s += ']';
+  s += ':';
+  s += std::to_string(port);
+  s += '/';
+  s += std::to_string(db);
   return s;
 }
 
