@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,54 @@ TEST(DetectOverlay, ZonesAreDrawnWithTheirOccupancy) {
   const auto off = draw(zone_scene({{"car", 1}}), false);
   const Changed none = changed(off);
   EXPECT_EQ(none.inside + none.outside, 0) << "show-zones=false draws no zone";
+}
+
+namespace {
+
+// One tracked car with a speed, and its uncertainty when given: the drawn frame.
+std::vector<guint8> draw_car(std::optional<double> uncertainty) {
+  GstHarness *h = gst_harness_new("detectoverlay");
+  g_object_set(h->element, "show-hud", FALSE, nullptr);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=BGR,width=320,height=240,framerate=30/1");
+  const gsize size = static_cast<gsize>(kWidth) * kHeight * 3;
+  GstBuffer *in = gst_buffer_new_allocate(nullptr, size, nullptr);
+  gst_buffer_memset(in, 0, kGrey, size);
+  GST_BUFFER_PTS(in) = 0;
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_add_video_region_of_interest_meta(in, "car", 60, 120, 80, 50);
+  contract::write(roi, contract::DetectionParam{"car", 0, 0.9, std::nullopt, true});
+  contract::TrackingParam t;
+  t.track_id = 4;
+  t.state = "confirmed";
+  t.speed_kmh = 52;
+  t.speed_uncertainty_kmh = uncertainty;
+  contract::write(roi, t);
+  EXPECT_EQ(gst_harness_push(h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull(h);
+  std::vector<guint8> pixels(size);
+  if (out) {
+    gst_buffer_extract(out, 0, pixels.data(), size);
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+  return pixels;
+}
+
+} // namespace
+
+TEST(DetectOverlay, ASpeedWithAnUncertaintyGetsALongerLabel) {
+  const auto plain = draw_car(std::nullopt);
+  const auto with = draw_car(3.0);
+  // The label sits above the box (y < 120): "car 0.90 #4 52 km/h" vs "... 52 ± 3 km/h".
+  int differ = 0;
+  for (int y = 0; y < 120; ++y)
+    for (int x = 0; x < kWidth; ++x)
+      for (int k = 0; k < 3; ++k) {
+        const std::size_t i = (static_cast<std::size_t>(y) * kWidth + x) * 3 + k;
+        differ += plain[i] != with[i] ? 1 : 0;
+      }
+  EXPECT_GT(differ, 50);
+  EXPECT_EQ(plain.size(), with.size());
 }
 
 namespace {
