@@ -87,6 +87,19 @@ std::optional<Job> parse_job(std::string_view json, std::string *error) {
   return job;
 }
 
+namespace {
+// Letters, digits, '.', '_' and '-' kept, anything else '_'.
+std::string file_safe(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    out.push_back(ok ? c : '_');
+  }
+  return out;
+}
+} // namespace
+
 std::vector<std::string> run_args(const Job &job, const std::string &job_name) {
   std::vector<std::string> args;
   args.reserve(job.options.size() + 3);
@@ -97,18 +110,35 @@ std::vector<std::string> run_args(const Job &job, const std::string &job_name) {
     args.push_back(o);
   }
   if (!has_output) {
-    std::string name;
-    for (char c : job_name) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '.' || c == '_' || c == '-';
-      name.push_back(ok ? c : '_');
-    }
+    std::string name = file_safe(job_name);
     if (name.empty() || name.front() == '.')
       name.insert(name.begin(), 'j');
     args.push_back("--output");
     args.push_back(name.append(".ts"));
   }
   return args;
+}
+
+StagedRun stage_outputs(const std::vector<std::string> &args, const std::string &worker) {
+  StagedRun run{args, {}};
+  for (std::size_t i = 0; i + 1 < run.args.size(); ++i) {
+    const std::string &option = run.args[i];
+    if (option != "--output" && option != "--meta" && option != "--events")
+      continue;
+    std::string &value = run.args[++i];
+    if (value == "-" || value.find('%') != std::string::npos)
+      continue;
+    const std::size_t slash = value.rfind('/');
+    const std::size_t dot = value.rfind('.');
+    const bool has_extension =
+        dot != std::string::npos && dot > 0 && (slash == std::string::npos || dot > slash + 1);
+    const std::size_t cut = has_extension ? dot : value.size();
+    std::string staged = value.substr(0, cut);
+    staged.append(".part-").append(file_safe(worker)).append(value.substr(cut));
+    run.files.push_back({staged, value});
+    value = staged;
+  }
+  return run;
 }
 
 std::vector<std::pair<std::string, std::string>> result_fields(const Result &r) {

@@ -27,10 +27,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -419,13 +421,34 @@ private:
     keepup::analyze::RunReport report;
     int status = 0;
     bool lost = false;
+    const auto staged =
+        keepup::jobs::stage_outputs(keepup::jobs::run_args(*job, result.job), f_.name);
     {
       Heartbeat heartbeat(f_, timing_, entry.id);
       keepup::analyze::RunHooks hooks;
       hooks.handle_signals = false;
       hooks.abandon = [&heartbeat] { return g_stop || heartbeat.lost(); };
-      status = keepup::analyze::run(keepup::jobs::run_args(*job, result.job), hooks, &report);
+      status = keepup::analyze::run(staged.args, hooks, &report);
       lost = heartbeat.lost();
+    }
+    if (lost || report.abandoned) { // the files of an unfinished attempt are nobody's output
+      for (const auto &file : staged.files)
+        std::remove(file.staged.c_str());
+    } else {
+      for (const auto &file : staged.files) {
+        if (file.staged == report.output)
+          report.output = file.final_path;
+        if (access(file.staged.c_str(), F_OK) == 0 &&
+            std::rename(file.staged.c_str(), file.final_path.c_str()) != 0 && status == 0) {
+          status = 1;
+          report.error = std::string("moving ")
+                             .append(file.staged)
+                             .append(" to ")
+                             .append(file.final_path)
+                             .append(": ")
+                             .append(std::strerror(errno));
+        }
+      }
     }
     if (lost) {
       std::printf("worker %s: job %s: lease lost (another worker has it); stopped, no result\n",

@@ -152,3 +152,23 @@ TEST(AnalyzeJobs, ClaimOrderTakesTimedOutEntriesBeforeNewOnes) {
   EXPECT_EQ(step.kind, ClaimOrder::Kind::AutoClaim);
   EXPECT_EQ(step.cursor, "0-0");
 }
+
+TEST(AnalyzeJobs, EachAttemptWritesFilesOfItsOwnNamedAfterTheWorker) {
+  const auto run = stage_outputs({"clip.ts", "--output", "/srv/out/lot.ts", "--meta",
+                                  "/srv/out/lot.jsonl", "--events", "ev", "--quiet"},
+                                 "box a");
+  EXPECT_EQ(run.args, (std::vector<std::string>{"clip.ts", "--output", "/srv/out/lot.part-box_a.ts",
+                                                "--meta", "/srv/out/lot.part-box_a.jsonl",
+                                                "--events", "ev.part-box_a", "--quiet"}));
+  ASSERT_EQ(run.files.size(), 3U);
+  EXPECT_EQ(run.files[0].staged, "/srv/out/lot.part-box_a.ts");
+  EXPECT_EQ(run.files[0].final_path, "/srv/out/lot.ts");
+  EXPECT_EQ(run.files[2].final_path, "ev");
+  // stdout, no recording, numbered recordings and dots in folder names.
+  const auto kept = stage_outputs(
+      {"clip.ts", "--output", "-", "--events", "-", "--meta", "/a.b/m", "--x", "--output"}, "w");
+  EXPECT_EQ(kept.args, (std::vector<std::string>{"clip.ts", "--output", "-", "--events", "-",
+                                                 "--meta", "/a.b/m.part-w", "--x", "--output"}));
+  EXPECT_EQ(stage_outputs({"cam", "--output", "/rec/cam-%05d.ts"}, "w").files.size(), 0U);
+  EXPECT_EQ(stage_outputs({"cam", "--output", ".hidden"}, "w").args[2], ".hidden.part-w");
+}

@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "analyze_process.hpp"
 #include "redis_server.hpp"
 #include "test_util.hpp"
 
@@ -32,49 +33,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string analyze_bin() {
-  return std::string(KEEPUP_TEST_BUILD_DIR) + "/bin/keepup-analyze";
-}
-
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-  bool ok() const { return g_spawn_check_wait_status(status, nullptr); }
-  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-};
-
-Outcome analyze(std::vector<std::string> args) {
-  args.insert(args.begin(), analyze_bin());
-  std::vector<gchar *> argv;
-  for (auto &a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  Outcome r;
-  gchar *out = nullptr, *err = nullptr;
-  GError *error = nullptr;
-  if (!g_spawn_sync(nullptr, argv.data(), nullptr, G_SPAWN_DEFAULT, nullptr, nullptr, &out, &err,
-                    &r.status, &error)) {
-    r.err = error ? error->message : "spawn failed";
-    g_clear_error(&error);
-    return r;
-  }
-  r.out = out ? out : "";
-  r.err = err ? err : "";
-  g_free(out);
-  g_free(err);
-  return r;
-}
-
 // A keepup-analyze process of its own (a worker), stdout and stderr into a log file.
 class Proc {
 public:
   Proc(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
-    args.insert(args.begin(), analyze_bin());
+    args.insert(args.begin(), analyze_binary());
     std::vector<char *> argv;
     for (auto &a : args)
       argv.push_back(a.data());
     argv.push_back(nullptr);
-    const std::string bin = analyze_bin();
+    const std::string bin = analyze_binary();
     pid_ = fork();
     if (pid_ == 0) { // only async-signal-safe calls until exec
       const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -158,25 +126,12 @@ long long pending_count(const RedisServer &server) {
   return r.elements[0].integer;
 }
 
-int decoded_frames(const std::string &ts) {
-  GstElement *p = gst_parse_launch(("filesrc location=" + ts +
-                                    " ! tsdemux ! h264parse ! avdec_h264 ! fakesink name=sink "
-                                    "signal-handoffs=true")
-                                       .c_str(),
-                                   nullptr);
-  std::string error;
-  const int frames = count_handoffs_to_eos(p, error);
-  gst_object_unref(p);
-  EXPECT_EQ(error, "") << ts;
-  return frames;
-}
-
 // A short generated clip (the traffic scene, recorded as it is): a file input for jobs.
 std::string make_clip(const ScratchDir &dir, int seconds) {
   const std::string clip = dir / "clip.ts";
-  const Outcome r = analyze({"test", "--raw", "--seconds", std::to_string(seconds), "--size",
-                             "320x240", "--quiet", "--output", clip});
-  EXPECT_TRUE(r.ok()) << r.err;
+  const AppRun r = analyze({"test", "--raw", "--seconds", std::to_string(seconds), "--size",
+                            "320x240", "--quiet", "--output", clip});
+  EXPECT_TRUE(exited_ok(r)) << r.err;
   return clip;
 }
 
@@ -184,8 +139,8 @@ std::string submit(const RedisServer &server, const std::string &id,
                    std::vector<std::string> command) {
   std::vector<std::string> args = {"--submit", server.uri(), "--job-id", id};
   args.insert(args.end(), command.begin(), command.end());
-  const Outcome r = analyze(args);
-  EXPECT_TRUE(r.ok()) << r.err;
+  const AppRun r = analyze(args);
+  EXPECT_TRUE(exited_ok(r)) << r.err;
   EXPECT_EQ(r.out, id + "\n");
   return id;
 }
@@ -265,7 +220,9 @@ TEST(AnalyzeFleet, SixJobsThreeWorkersOneKilledMidJobEveryJobOnce) {
     EXPECT_EQ(r.at("frames"), "90");
     EXPECT_EQ(r.at("output"), dir / (r.at("job") + ".ts"));
     EXPECT_NE(r.at("worker"), "w1");
-    EXPECT_EQ(r.at("attempts"), r.at("job") == killed_job ? "2" : "1") << r.at("job");
+    // Attempts: 2 for the killed job, 1 for the others (more only if a renewal came a whole
+    // lease late on a loaded box; the result is still single).
+    EXPECT_GE(std::stoi(r.at("attempts")), r.at("job") == killed_job ? 2 : 1) << r.at("job");
     EXPECT_GT(std::stoll(r.at("tracks")), 0);
     EXPECT_EQ(decoded_frames(r.at("output")), 90) << r.at("output");
   }
@@ -328,7 +285,7 @@ TEST(AnalyzeFleet, AStalledWorkerPastItsLeaseWritesNoSecondResult) {
   ScratchDir dir;
   const std::string clip = make_clip(dir, 3);
   submit(server, "stall", {clip, "--quiet", "--output", dir / "stall.ts"});
-  const int lease_ms = 600;
+  const int lease_ms = 1500;
   Proc a(worker_args(server, "a", lease_ms), dir / "a.log");
   ASSERT_TRUE(wait_for([&] { return a.logged("job stall started"); }, 20s)) << a.log();
   a.signal(SIGSTOP); // a pause longer than the lease (a swapping box, a debugger)
@@ -338,12 +295,13 @@ TEST(AnalyzeFleet, AStalledWorkerPastItsLeaseWritesNoSecondResult) {
   ASSERT_TRUE(wait_for([&] { return !results(server).empty(); }, 60s)) << b.log();
   ASSERT_TRUE(wait_for([&] { return a.logged("lease lost") || a.logged("result dropped"); }, 20s))
       << a.log();
-  std::this_thread::sleep_for(1s);
+  std::this_thread::sleep_for(std::chrono::milliseconds(lease_ms));
   const auto all = results(server);
   ASSERT_EQ(all.size(), 1U);
   EXPECT_EQ(all[0].at("worker"), "b");
   EXPECT_EQ(all[0].at("attempts"), "2");
   EXPECT_EQ(all[0].at("frames"), "90");
+  EXPECT_EQ(all[0].at("output"), dir / "stall.ts");
   for (Proc *p : {&a, &b}) {
     p->signal(SIGTERM);
     const auto status = p->wait(10s);
@@ -351,6 +309,9 @@ TEST(AnalyzeFleet, AStalledWorkerPastItsLeaseWritesNoSecondResult) {
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << p->log();
   }
   EXPECT_EQ(decoded_frames(dir / "stall.ts"), 90);
+  // The stale attempt's files are gone; it never wrote into the owner's.
+  EXPECT_FALSE(g_file_test((dir / "stall.part-a.ts").c_str(), G_FILE_TEST_EXISTS));
+  EXPECT_FALSE(g_file_test((dir / "stall.part-b.ts").c_str(), G_FILE_TEST_EXISTS));
 }
 
 TEST(AnalyzeFleet, MalformedJobsGiveErrorResultsAndTheWorkerGoesOn) {
@@ -389,11 +350,11 @@ TEST(AnalyzeFleet, MalformedJobsGiveErrorResultsAndTheWorkerGoesOn) {
   EXPECT_EQ(pending_count(server), 0) << "every entry acked";
 
   // --submit checks the command line before queueing it.
-  const Outcome bad = analyze({"--submit", server.uri(), clip, "--bogus", "1"});
-  EXPECT_EQ(bad.exit_code(), 2);
+  const AppRun bad = analyze({"--submit", server.uri(), clip, "--bogus", "1"});
+  EXPECT_EQ(exit_code(bad), 2);
   EXPECT_NE(bad.err.find("unknown option --bogus"), std::string::npos) << bad.err;
-  const Outcome show = analyze({"--submit", server.uri(), clip, "--show"});
-  EXPECT_EQ(show.exit_code(), 2);
+  const AppRun show = analyze({"--submit", server.uri(), clip, "--show"});
+  EXPECT_EQ(exit_code(show), 2);
   EXPECT_NE(show.err.find("--show cannot run on a worker"), std::string::npos) << show.err;
 }
 
@@ -403,18 +364,18 @@ TEST(AnalyzeFleet, UnreachableRedisOrABadUriFailsWithAMessage) {
     std::vector<std::string> args = {mode, nobody};
     if (std::string(mode) == "--submit")
       args.push_back("test");
-    const Outcome r = analyze(args);
-    EXPECT_EQ(r.exit_code(), 1) << mode << r.err;
+    const AppRun r = analyze(args);
+    EXPECT_EQ(exit_code(r), 1) << mode << r.err;
     EXPECT_NE(r.err.find("cannot reach Redis at " + nobody), std::string::npos) << r.err;
   }
-  const Outcome uri = analyze({"--worker", "http://127.0.0.1:6379"});
-  EXPECT_EQ(uri.exit_code(), 2);
+  const AppRun uri = analyze({"--worker", "http://127.0.0.1:6379"});
+  EXPECT_EQ(exit_code(uri), 2);
   EXPECT_NE(uri.err.find("bad Redis URI"), std::string::npos) << uri.err;
-  const Outcome lease = analyze({"--worker", nobody, "--lease-ms", "10"});
-  EXPECT_EQ(lease.exit_code(), 2);
+  const AppRun lease = analyze({"--worker", nobody, "--lease-ms", "10"});
+  EXPECT_EQ(exit_code(lease), 2);
   EXPECT_NE(lease.err.find("--lease-ms"), std::string::npos) << lease.err;
-  const Outcome input = analyze({"--worker", nobody, "clip.ts"});
-  EXPECT_EQ(input.exit_code(), 2);
+  const AppRun input = analyze({"--worker", nobody, "clip.ts"});
+  EXPECT_EQ(exit_code(input), 2);
   EXPECT_NE(input.err.find("not an input"), std::string::npos) << input.err;
 }
 
