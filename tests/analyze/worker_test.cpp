@@ -379,6 +379,28 @@ TEST(AnalyzeFleet, UnreachableRedisOrABadUriFailsWithAMessage) {
   EXPECT_NE(input.err.find("not an input"), std::string::npos) << input.err;
 }
 
+TEST(AnalyzeFleet, AWorkerOutlivesARedisRestart) {
+  RedisServer server;
+  REQUIRE_REDIS(server);
+  ScratchDir dir;
+  const std::string clip = make_clip(dir, 1);
+  Proc w(worker_args(server, "w", 1000, 1), dir / "w.log");
+  ASSERT_TRUE(wait_for([&] { return w.logged("waiting for jobs"); }, 10s)) << w.log();
+  server.kill(); // and back on the same port, empty (the fixture keeps no data)
+  ASSERT_TRUE(wait_for([&] { return w.logged("(retrying)"); }, 10s)) << w.log();
+  ASSERT_TRUE(server.start());
+  submit(server, "after", {clip, "--quiet", "--output", dir / "after.ts"});
+  const auto status = w.wait(30s);
+  ASSERT_TRUE(status) << "the worker came back, ran the job and left (--max-jobs 1)\n" << w.log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << w.log();
+  EXPECT_TRUE(w.logged("Redis is back")) << w.log();
+  const auto all = results(server);
+  ASSERT_EQ(all.size(), 1U);
+  EXPECT_EQ(all[0].at("job"), "after");
+  EXPECT_EQ(all[0].at("status"), "ok");
+  EXPECT_EQ(decoded_frames(dir / "after.ts"), 30);
+}
+
 // The figure for the fleet: from SIGKILL of the worker running a live camera job to another
 // worker starting it, as a function of the lease. Expected: between lease - lease/3 (the last
 // renewal came up to a third of a lease before the kill) and lease + the blocking read.
