@@ -226,9 +226,23 @@ void TrafficScene::draw_vehicle(cv::Mat &frame, const Lane &lane, const Vehicle 
   }
 }
 
+bool TrafficScene::stopped_at(double t) const {
+  return options_.stop_until > options_.stop_from && t >= options_.stop_from &&
+         t < options_.stop_until;
+}
+
+double TrafficScene::moving_time(double t) const {
+  if (options_.stop_until <= options_.stop_from || t < options_.stop_from)
+    return t;
+  return t < options_.stop_until ? options_.stop_from
+                                 : t - (options_.stop_until - options_.stop_from);
+}
+
 void TrafficScene::render(double t, cv::Mat &bgr, std::vector<GroundTruth> &truth) const {
   background_.copyTo(bgr);
   truth.clear();
+  const double moved = moving_time(t);
+  const bool stopped = stopped_at(t);
   const float w = static_cast<float>(options_.width), h = static_cast<float>(options_.height);
   const float margin = 130.0F * unit_;
   for (const Lane &lane : lanes_) {
@@ -237,7 +251,7 @@ void TrafficScene::render(double t, cv::Mat &bgr, std::vector<GroundTruth> &trut
       const Vehicle &v = lane.vehicles[i];
       // Position of the vehicle's rear along the lane, periodic with the lane's cycle.
       const double travelled =
-          static_cast<double>(v.slot_offset) + std::abs(static_cast<double>(lane.speed)) * t;
+          static_cast<double>(v.slot_offset) + std::abs(static_cast<double>(lane.speed)) * moved;
       const double laps = std::floor(travelled / lane.cycle);
       const float phase = static_cast<float>(travelled - laps * lane.cycle) - margin;
       float along = lane.speed >= 0.0F ? phase : along_extent - phase - v.length;
@@ -256,7 +270,7 @@ void TrafficScene::render(double t, cv::Mat &bgr, std::vector<GroundTruth> &trut
       gt.class_id = v.class_id;
       gt.box = visible;
       gt.visible_fraction = visible.area() / full.area();
-      gt.speed_px_per_s = std::abs(lane.speed);
+      gt.speed_px_per_s = stopped ? 0.0F : std::abs(lane.speed);
       truth.push_back(gt);
     }
   }

@@ -30,6 +30,11 @@ struct SceneOptions {
   // Roads and vehicles in scene units scale with the frame height (360 = 1.0).
   float zoom = 0.0F;   // 0 = random per seed in [0.8, 1.5]
   float noise = -1.0F; // Gaussian sensor noise sigma; < 0 = random per seed in [0, 8]
+  // Traffic that stops, as at a red light on every lane: from stop_from until stop_until
+  // (seconds) every vehicle stands where it is and none enters, then all move on from there.
+  // No window (stop_until <= stop_from, the default) leaves the scene exactly as it was.
+  double stop_from = 0.0;
+  double stop_until = 0.0;
 };
 
 class TrafficScene {
@@ -67,6 +72,9 @@ private:
   };
 
   void draw_vehicle(cv::Mat &frame, const Lane &lane, const Vehicle &v, float along) const;
+  // Seconds the traffic has moved by time t (t itself unless a stop window is set).
+  double moving_time(double t) const;
+  bool stopped_at(double t) const;
 
   SceneOptions options_;
   float unit_ = 1.0F;
