@@ -17,12 +17,12 @@
 // the stale one finds the entry taken (its heartbeat already told it to stop), and after the
 // XACK nobody can claim the entry again. A guard key (SET keepup:done:<job> NX) alone would
 // let a stale worker finish first and win, and it needs cleaning up; the ownership check uses
-// the state Redis already keeps for the group.
+// the state Redis already keeps for the group. Files are per attempt too
+// (jobs::stage_outputs): the two runs of such a job never write into the same file.
 //
-// SIGTERM/SIGINT: the running job is stopped at once (its recording finished as far as it
-// got), handed back (its idle time set past any lease so the next claim takes it right
-// away) and the worker exits 0: bounded by the pipeline's teardown. Idle, it exits within
-// one blocking read (<= 1 s).
+// SIGTERM/SIGINT: the running job is stopped at once (its part files deleted), handed back (its
+// idle time set past any lease so the next claim takes it right away) and the worker exits 0:
+// bounded by the pipeline's teardown. Idle, it exits within one blocking read (<= 1 s).
 #include <signal.h>
 #include <unistd.h>
 

@@ -126,6 +126,18 @@ long long pending_count(const RedisServer &server) {
   return r.elements[0].integer;
 }
 
+// Idle time of the first pending job entry (ms since it was claimed or renewed), -1 if none.
+long long pending_idle_ms(const RedisServer &server) {
+  auto c = server.client();
+  keepup::redis::Reply r;
+  std::string error;
+  if (!c || !c->command({"XPENDING", "keepup:jobs", "keepup-workers", "-", "+", "1"}, &r, &error) ||
+      r.type != keepup::redis::Reply::Type::Array || r.elements.empty() ||
+      r.elements[0].elements.size() < 3)
+    return -1;
+  return r.elements[0].elements[2].integer;
+}
+
 // A short generated clip (the traffic scene, recorded as it is): a file input for jobs.
 std::string make_clip(const ScratchDir &dir, int seconds) {
   const std::string clip = dir / "clip.ts";
@@ -408,7 +420,7 @@ TEST(AnalyzeFleet, ReassignTimeFollowsTheLease) {
   RedisServer server;
   REQUIRE_REDIS(server);
   ScratchDir dir;
-  std::printf("%-10s %-14s %-8s\n", "lease ms", "reassign ms", "/ lease");
+  std::printf("%-10s %-14s %-8s %s\n", "lease ms", "reassign ms", "/ lease", "idle at kill ms");
   for (int lease_ms : {500, 1000, 2000}) {
     {
       auto c = server.client();
@@ -429,12 +441,15 @@ TEST(AnalyzeFleet, ReassignTimeFollowsTheLease) {
     std::this_thread::sleep_for(std::chrono::milliseconds(lease_ms + 300)); // renewals ran
     owner.kill_now();
     const auto killed = Clock::now();
+    const long long idle_at_kill = pending_idle_ms(server); // since the owner's last renewal
     ASSERT_TRUE(wait_for([&] { return other.logged(started); }, 20s)) << other.log();
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count();
-    std::printf("%-10d %-14lld %-8.2f\n", lease_ms, static_cast<long long>(ms),
-                static_cast<double>(ms) / lease_ms);
-    EXPECT_GE(ms, lease_ms * 2 / 3 - 50) << "a live lease was taken";
+    std::printf("%-10d %-14lld %-8.2f %lld\n", lease_ms, static_cast<long long>(ms),
+                static_cast<double>(ms) / lease_ms, idle_at_kill);
+    ASSERT_GE(idle_at_kill, 0);
+    EXPECT_LT(idle_at_kill, lease_ms) << "the owner was renewing";
+    EXPECT_GE(ms + idle_at_kill + 20, lease_ms) << "taken before the lease ran out";
     EXPECT_LE(ms, lease_ms + std::clamp(lease_ms / 4, 50, 1000) + 1000);
     other.signal(SIGTERM);
     const auto status = other.wait(10s);
