@@ -545,6 +545,8 @@ int work(FleetOptions f) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  // A write to a Redis that went away is an error to retry, not the end of the worker.
+  signal(SIGPIPE, SIG_IGN);
   return Worker(std::move(f), *timing).run();
 }
 

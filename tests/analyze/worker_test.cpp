@@ -413,6 +413,37 @@ TEST(AnalyzeFleet, AWorkerOutlivesARedisRestart) {
   EXPECT_EQ(decoded_frames(dir / "after.ts"), 30);
 }
 
+TEST(AnalyzeFleet, ARunningJobOutlivesARedisOutage) {
+  RedisServer server;
+  if (RedisServer::binary().empty())
+    GTEST_SKIP() << "redis-server not installed";
+  // Persistence on, so the restarted Redis still has the job entry and the group.
+  const std::string persistent = "--appendonly yes --appendfsync always";
+  ASSERT_TRUE(server.start(persistent));
+  ScratchDir dir;
+  submit(
+      server, "through",
+      {"test", "--seconds", "4", "--size", "320x240", "--quiet", "--output", dir / "through.ts"});
+  Proc w(worker_args(server, "w", 5000, 1), dir / "w.log");
+  ASSERT_TRUE(wait_for([&] { return w.logged("job through started"); }, 20s)) << w.log();
+  std::this_thread::sleep_for(300ms);
+  server.kill(); // heartbeats fail while it is away (and may hit a dead socket: no SIGPIPE)
+  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(server.start(persistent));
+  const auto status = w.wait(60s);
+  ASSERT_TRUE(status) << w.log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << w.log();
+  const auto all = results(server);
+  ASSERT_EQ(all.size(), 1U) << w.log();
+  EXPECT_EQ(all[0].at("status"), "ok");
+  EXPECT_EQ(all[0].at("attempts"), "1");
+  EXPECT_EQ(all[0].at("frames"), "120");
+  EXPECT_EQ(decoded_frames(dir / "through.ts"), 120);
+  EXPECT_TRUE(w.logged("renewing the lease") || w.logged("writing the result"))
+      << "the outage fell inside the job\n"
+      << w.log();
+}
+
 // The figure for the fleet: from SIGKILL of the worker running a live camera job to another
 // worker starting it, as a function of the lease. Expected: between lease - lease/3 (the last
 // renewal came up to a third of a lease before the kill) and lease + the blocking read.
