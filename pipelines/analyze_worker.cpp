@@ -99,6 +99,25 @@ std::optional<FleetOptions> parse_fleet(int argc, char **argv, int *status) {
     const std::string a = argv[i];
     const bool fleet_option = a == "--submit" || a == "--worker" || a == "--job-id" ||
                               a == "--max-jobs" || a == "--lease-ms" || a == "--name";
+    if (a == "-h" || a == "--help" ||
+        (i + 1 < argc &&
+         (std::string_view(argv[i + 1]) == "-h" || std::string_view(argv[i + 1]) == "--help") &&
+         (a == "--submit" || a == "--worker"))) {
+      std::printf(
+          "usage: keepup-analyze --submit redis://[[user]:pw@]host[:port][/db] [--job-id ID]\n"
+          "                      INPUT [keepup-analyze options]\n"
+          "       keepup-analyze --worker redis://... [--max-jobs N] [--lease-ms MS] "
+          "[--name NAME]\n"
+          "  --job-id ID     the job's name (default: its stream entry id)\n"
+          "  --max-jobs N    jobs to run before exiting (default 0: until SIGTERM)\n"
+          "  --lease-ms MS   a job whose worker does not renew it for MS is taken over "
+          "(default %lld)\n"
+          "  --name NAME     this worker's consumer name (default host-pid)\n"
+          "SIGTERM/SIGINT: the running job is handed back, exit 0.\n",
+          keepup::jobs::kDefaultLeaseMs);
+      *status = 0;
+      return std::nullopt;
+    }
     if (!fleet_option) {
       f.rest.push_back(a);
       continue;
