@@ -22,12 +22,13 @@ BENCH_ANALYTICS_ARGS ?=
 BENCH_RECORD_ARGS ?=
 BENCH_TRACKER_ARGS ?=
 BENCH_METAPUBLISH_ARGS ?=
+BENCH_FLEET_ROUNDS ?= 3
 BENCH_MOTION_ARGS ?=
 # Run the apps against the plugins in the build tree, not an installed copy.
 RUN_ENV = GST_PLUGIN_PATH_1_0=$(CURDIR)/$(BUILD)/plugins GST_PLUGIN_PATH=$(CURDIR)/$(BUILD)/plugins
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null || find elements plugins pipelines tests bench -name '*.[ch]pp')
 
-.PHONY: all deps configure build test demo deb deb-check sanitize bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker bench-metapublish bench-motion bench-models model meson install format format-check clean
+.PHONY: all deps configure build test demo deb deb-check sanitize bench bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker bench-metapublish bench-motion bench-fleet bench-models model meson install format format-check clean
 
 all: build
 
@@ -63,7 +64,7 @@ demo: build
 	@echo; echo "== WHIP recorder: keepup-record + keepup-whip-publish over loopback =="
 	$(RUN_ENV) bash pipelines/record/demo.sh $(BUILD) $(RECORD_SECONDS)
 
-bench: bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker bench-metapublish bench-motion
+bench: bench-overload bench-sink bench-tracer bench-detect bench-analytics bench-record bench-tracker bench-metapublish bench-motion bench-fleet
 
 bench-overload: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-overload $(BENCH_ARGS)
@@ -88,6 +89,13 @@ bench-metapublish: build
 # (inferences, IDF1, the gate's cost); fails when a goal of issue 13.5 is missed.
 bench-motion: build
 	$(RUN_ENV) $(BUILD)/bin/keepup-bench-motion $(BENCH_MOTION_ARGS)
+
+# keepup-analyze --worker fleet: from SIGKILL of the worker running a job to another worker
+# starting it, per lease (real redis-server and worker processes; the AnalyzeFleet test's table).
+bench-fleet: build
+	@$(BUILD)/bin/element_tests --gtest_filter=AnalyzeFleet.ReassignTimeFollowsTheLease \
+	    --gtest_repeat=$(BENCH_FLEET_ROUNDS) > $(BUILD)/bench-fleet.log 2>&1; status=$$?; \
+	    grep -E '^(lease ms|[0-9]+ +[0-9]+ )' $(BUILD)/bench-fleet.log; exit $$status
 
 # objecttrack alone: every frame / sparse / sparse + drops / reused (IDF1, MOTA, speed error).
 bench-tracker: build
