@@ -123,7 +123,7 @@ StagedRun stage_outputs(const std::vector<std::string> &args, const std::string 
   StagedRun run{args, {}};
   for (std::size_t i = 0; i + 1 < run.args.size(); ++i) {
     const std::string &option = run.args[i];
-    if (option != "--output" && option != "--meta" && option != "--events")
+    if (option != "--output" && option != "--meta" && option != "--events" && option != "--gt")
       continue;
     std::string &value = run.args[++i];
     if (value == "-" || value.find('%') != std::string::npos)

@@ -45,7 +45,7 @@ std::string forbidden_option(const std::vector<std::string> &options);
 // job names no output (so two jobs in one folder never write the same file).
 std::vector<std::string> run_args(const Job &job, const std::string &job_name);
 
-// Each attempt writes its files (--output, --meta, --events) under names of its own,
+// Each attempt writes its files (--output, --meta, --events, --gt) under names of its own,
 // <name>.part-<worker><.ext>, and moves them to the real names when its run is over: a
 // worker that stalled past its lease and a worker that took the job over never write into
 // the same file (tsrecordsink renames its temp file by path when it finishes). "-" and

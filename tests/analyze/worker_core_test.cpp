@@ -171,4 +171,5 @@ TEST(AnalyzeJobs, EachAttemptWritesFilesOfItsOwnNamedAfterTheWorker) {
                                                  "--meta", "/a.b/m.part-w", "--x", "--output"}));
   EXPECT_EQ(stage_outputs({"cam", "--output", "/rec/cam-%05d.ts"}, "w").files.size(), 0U);
   EXPECT_EQ(stage_outputs({"cam", "--output", ".hidden"}, "w").args[2], ".hidden.part-w");
+  EXPECT_EQ(stage_outputs({"test", "--gt", "gt.txt"}, "w").args[2], "gt.part-w.txt");
 }
