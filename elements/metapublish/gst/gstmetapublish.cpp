@@ -49,6 +49,7 @@
 
 #include <gst/video/gstvideometa.h>
 
+#include "analytics_contract.hpp"
 #include "callback_guard.hpp"
 #include "publish_format.hpp"
 #include "publisher.hpp"
@@ -192,33 +193,25 @@ static mp::FrameRecord frame_record(GstBuffer *buf, const std::string &stream) {
   while (GstMeta *m = gst_buffer_iterate_meta_filtered(
              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
     auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
-    GstStructure *t = gst_video_region_of_interest_meta_get_param(roi, "tracking");
-    if (!t)
+    const auto t = keepup::contract::read_tracking(roi);
+    if (!t || !t->track_id)
       continue; // a detection objecttrack did not report as a track
     mp::TrackRecord r;
-    guint64 id = 0;
-    gst_structure_get_uint64(t, "track-id", &id);
-    r.id = id;
+    r.id = *t->track_id;
     r.label = g_quark_to_string(roi->roi_type);
     r.x = static_cast<int>(roi->x);
     r.y = static_cast<int>(roi->y);
     r.w = static_cast<int>(roi->w);
     r.h = static_cast<int>(roi->h);
-    if (GstStructure *d = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
-      gst_structure_get_int(d, "class-id", &r.class_id);
-      gst_structure_get_double(d, "confidence", &r.confidence);
+    if (const auto d = keepup::contract::read_detection(roi)) {
+      r.class_id = d->class_id.value_or(-1);
+      r.confidence = d->confidence.value_or(0.0);
     }
-    if (const gchar *st = gst_structure_get_string(t, "state"))
-      r.state = st;
-    gboolean predicted = FALSE;
-    gst_structure_get_boolean(t, "predicted", &predicted);
-    r.predicted = predicted != FALSE;
-    double v = 0;
-    if (gst_structure_get_double(t, "speed-kmh", &v)) {
-      r.speed_kmh = v;
-      if (gst_structure_get_double(t, "speed-uncertainty-kmh", &v))
-        r.speed_uncertainty_kmh = v;
-    }
+    r.state = t->state;
+    r.predicted = t->predicted;
+    r.speed_kmh = t->speed_kmh;
+    if (t->speed_kmh)
+      r.speed_uncertainty_kmh = t->speed_uncertainty_kmh;
     f.tracks.push_back(std::move(r));
   }
   return f;
