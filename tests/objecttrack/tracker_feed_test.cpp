@@ -4,6 +4,8 @@
 // ending on time when everything leaves, and frames that only predict.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "frame_policy.hpp"
 #include "tracker.hpp"
 
@@ -43,6 +45,13 @@ TEST(FrameClassifier, InferenceMetaAndStaleMarksDecideFirst) {
     EXPECT_EQ(c.classify(facts(3 * kFrame, 2, 0)), FrameKind::update);
   }
   FrameClassifier no(EmptyFrames::no_objects), ni(EmptyFrames::not_inferred);
+  // A frame the detector's motion gate skipped as still: hold, not predict.
+  FrameFacts still = facts(0, 0);
+  still.inference_fresh = false;
+  still.scene_still = true;
+  EXPECT_EQ(no.classify(still), FrameKind::hold);
+  still.inference_fresh = true; // inferred after all: the flag means nothing then
+  EXPECT_EQ(no.classify(still), FrameKind::update);
   EXPECT_EQ(no.classify(facts(0, 0)), FrameKind::update);
   EXPECT_EQ(ni.classify(facts(0, 0)), FrameKind::predict);
 }
@@ -196,6 +205,45 @@ TEST(TrackLife, AStillSceneSkippedForASecondKeepsItsTracks) {
   EXPECT_EQ(out[0].id, id);
   EXPECT_FALSE(out[0].predicted);
   EXPECT_EQ(t.counters().total_tracks, 1U);
+}
+
+// Traffic stops at a light and the motion gate skips the still picture: held frames keep the
+// boxes where they were last measured (predict() would carry them on at the old speed, off the
+// parked cars), and the refresh a second later matches the same track with no jump.
+TEST(TrackLife, HeldFramesKeepAStoppedCarWhereItWasMeasured) {
+  TrackerConfig c;
+  c.min_hits = 2;
+  Tracker held(c), predicted(c);
+  for (int f = 0; f < 30; ++f) { // 300 px/s to the right, then it stops at x = 290
+    const double x = 100 + 10.0 * std::min(f, 19);
+    held.update({{box_at(x, 100), 0, 0.9}}, f * kFrame);
+    predicted.update({{box_at(x, 100), 0, 0.9}}, f * kFrame);
+  }
+  // The filter still believes in some of the old speed after 10 frames standing.
+  const auto moving = predicted.predict(30 * kFrame);
+  ASSERT_EQ(moving.size(), 1U);
+  const auto first_hold = held.hold(30 * kFrame);
+  ASSERT_EQ(first_hold.size(), 1U);
+  const double x_at_stop = (first_hold[0].box.x1 + first_hold[0].box.x2) / 2;
+  EXPECT_NEAR(x_at_stop, 290, 6);
+  std::uint64_t id = first_hold[0].id;
+  for (int f = 31; f < 60; ++f) { // a second of still frames
+    const auto h = held.hold(f * kFrame);
+    ASSERT_EQ(h.size(), 1U) << f;
+    EXPECT_EQ(h[0].state, TrackState::confirmed);
+    EXPECT_TRUE(h[0].predicted);
+    EXPECT_DOUBLE_EQ((h[0].box.x1 + h[0].box.x2) / 2, x_at_stop) << "a held box does not move";
+    EXPECT_EQ(h[0].velocity.x, 0.0);
+  }
+  const auto drift = predicted.predict(59 * kFrame);
+  ASSERT_EQ(drift.size(), 1U);
+  EXPECT_GT((drift[0].box.x1 + drift[0].box.x2) / 2, x_at_stop + 10)
+      << "predict() carries the box on: what hold() is for";
+  const auto refresh = held.update({{box_at(290, 100), 0, 0.9}}, 60 * kFrame);
+  ASSERT_EQ(refresh.size(), 1U);
+  EXPECT_EQ(refresh[0].id, id);
+  EXPECT_FALSE(refresh[0].predicted);
+  EXPECT_EQ(held.counters().total_tracks, 1U);
 }
 
 // At the end of the stream every track ends (and leaves its zones) at the last frame, so the

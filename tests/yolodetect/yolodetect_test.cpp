@@ -275,8 +275,8 @@ TEST(YoloDetect, WithoutMotionGateEveryFrameIsInferred) {
   gst_object_unref(e);
 }
 
-// Parked objects keep their tracks through a gated stretch: objecttrack predicts on the
-// still frames and the refreshes measure them again before max-lost-time.
+// Parked objects keep their tracks through a gated stretch: objecttrack holds them in place on
+// the still frames and the refreshes measure them again before max-lost-time.
 TEST(YoloDetect, MotionGatedStillSceneKeepsItsTracks) {
   ScratchDir dir;
   const std::string caps = caps_for("BGR", 320, 320);
@@ -311,6 +311,9 @@ TEST(YoloDetect, MotionGatedStillSceneKeepsItsTracks) {
   EXPECT_LT(stats_u64(det, "inferences") * 5, frames);
   EXPECT_EQ(stats_u64(track, "total-tracks"), 2U);
   EXPECT_GT(stats_u64(track, "predictions"), frames / 2);
+  // Every frame the gate skipped was skipped as still: held, not predicted on.
+  EXPECT_EQ(stats_u64(track, "held"), stats_u64(det, "skipped-static"));
+  EXPECT_EQ(stats_u64(track, "held"), stats_u64(track, "predictions"));
   gst_object_unref(det);
   gst_object_unref(track);
 }

@@ -95,6 +95,11 @@ void Kalman1D::predict(double dt, double q_position, double q_velocity) {
   P_[1][1] += q_velocity;
 }
 
+void Kalman1D::stop() {
+  v_ = 0;
+  P_[0][1] = P_[1][0] = 0;
+}
+
 void Kalman1D::update(double z, double r) {
   const double s = P_[0][0] + r;
   const double k0 = P_[0][0] / s, k1 = P_[1][0] / s;
@@ -138,6 +143,13 @@ void BoxKalman::predict(double dt) {
   cy_.predict(dt, qp, qv);
   w_.predict(dt, qp, qv);
   h_.predict(dt, qp, qv);
+}
+
+void BoxKalman::stop() {
+  cx_.stop();
+  cy_.stop();
+  w_.stop();
+  h_.stop();
 }
 
 void BoxKalman::update(const Box &b) {

@@ -19,6 +19,8 @@ class Kalman1D {
 public:
   void init(double position, double position_sigma, double velocity_sigma);
   void predict(double dt_s, double q_position, double q_velocity);
+  // Known to stand still: the velocity is zero (and no longer correlated with the position).
+  void stop();
   void update(double measured, double r);
   double position() const { return p_; }
   double velocity() const { return v_; }
@@ -33,6 +35,9 @@ class BoxKalman {
 public:
   void init(const Box &box);
   void predict(double dt_s);
+  // The object is known not to have moved (a still picture): centre and size stay, the
+  // velocities become zero.
+  void stop();
   void update(const Box &box);
   Box box() const;
   Point velocity() const { return {cx_.velocity(), cy_.velocity()}; } // px/s of the centre

@@ -58,7 +58,9 @@ FrameKind FrameClassifier::classify(const FrameFacts &f) {
   last_frame_ns_ = f.t_ns;
 
   if (f.inference_fresh)
-    return *f.inference_fresh ? FrameKind::update : FrameKind::predict;
+    return *f.inference_fresh ? FrameKind::update
+           : f.scene_still    ? FrameKind::hold
+                              : FrameKind::predict;
   if (f.detections > 0 && f.stale >= f.detections)
     return FrameKind::predict;
   if (f.detections > 0) {

@@ -26,15 +26,21 @@ struct FrameFacts {
   std::size_t detections = 0;          // detections on the frame
   std::size_t stale = 0;               // of those, marked fresh=false on their own param
   std::optional<bool> inference_fresh; // the frame-level inference meta, when present
+  // The detector skipped this frame because its motion gate saw no change since the last
+  // frame it inferred (yolodetect: inference meta motion-gate=still).
+  bool scene_still = false;
 };
 
 enum class FrameKind {
   update,  // new measurements: match, miss, start tracks
   predict, // no new measurement: every track is predicted to t_ns, nothing is a miss
+  hold,    // no new measurement, and the picture has not changed: every track stays where
+           // it was measured (velocity zero), nothing is a miss
 };
 
 // The rule, in order:
-// 1. an inference meta decides: fresh=true update, fresh=false predict;
+// 1. an inference meta decides: fresh=true update, fresh=false predict (hold when the
+//    detector's motion gate skipped the frame as still: nothing moved, so nothing is moved);
 // 2. detections all marked fresh=false: predict (they are the last result, reused);
 // 3. any fresh detection: update (the fresh ones only; the shell drops the stale);
 // 4. an empty frame: per EmptyFrames. `automatic` learns the detector's cadence D, the median

@@ -343,6 +343,18 @@ std::vector<TrackOutput> Tracker::update(const std::vector<Detection> &detection
 
 std::vector<TrackOutput> Tracker::predict(std::int64_t t_ns) {
   predict_all(t_ns);
+  return without_measurement(t_ns);
+}
+
+std::vector<TrackOutput> Tracker::hold(std::int64_t t_ns) {
+  for (Track &t : tracks_) {
+    t.kf.stop();
+    t.last_predict_ns = std::max(t.last_predict_ns, t_ns);
+  }
+  return without_measurement(t_ns);
+}
+
+std::vector<TrackOutput> Tracker::without_measurement(std::int64_t t_ns) {
   std::vector<TrackOutput> out;
   std::vector<Track> kept;
   for (Track &t : tracks_) {

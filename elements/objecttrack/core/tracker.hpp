@@ -122,6 +122,10 @@ public:
   // A frame without new measurements: every reported track's prediction at t_ns. Nothing is
   // a miss; tracks still end by time (max-lost-time), so a scene everybody left empties.
   std::vector<TrackOutput> predict(std::int64_t t_ns);
+  // A frame without new measurements whose picture has not changed since the last measured
+  // one (a motion gate skipped it as still): like predict(), but every track stays where it
+  // is and its velocity becomes zero (a car stopped at a light is not carried on).
+  std::vector<TrackOutput> hold(std::int64_t t_ns);
 
   // The stream is over at t_ns (its last frame): every track ends now, leaving its zones.
   void finish(std::int64_t t_ns);
@@ -167,6 +171,7 @@ private:
   void end(Track &t, std::int64_t t_ns);
 
   void predict_all(std::int64_t t_ns);
+  std::vector<TrackOutput> without_measurement(std::int64_t t_ns);
   std::int64_t coast_window() const;
   std::int64_t lost_window() const;
   bool inside_frame(const Point &p) const;

@@ -46,7 +46,8 @@
  * frame's PTS (track-ended, zone exits) before EOS goes on.
  *
  * `stats` (`application/x-objecttrack-stats`): frames, updates (frames with measurements),
- * predictions (frames without), stale-detections, detector-interval-ns, active-tracks,
+ * predictions (frames without), held (of those, frames a motion gate skipped as still: tracks
+ * stay in place, velocity zero), stale-detections, detector-interval-ns, active-tracks,
  * total-tracks, id-switch-suspects (a track born where a recently lost one of the same class
  * was), `lines` (`<name>-forward` / `-backward`, `<name>-<label>-forward` / `-backward`) and
  * `zones` (`<zone>` -> `<label>` -> objects inside now).
@@ -132,11 +133,11 @@ struct Tracking {
   track::Tracker tracker;
   track::FrameClassifier classifier;
   keepup::contract::TrackingMeta geometry; // roi, lines, zones for the tracking meta
-  std::string stream_name; // the property, else the stream-start id
+  std::string stream_name;                 // the property, else the stream-start id
   trackmetas::Labels labels;
   bool post_track_messages = false;
   std::mutex stats_lock;
-  guint64 frames = 0, updates = 0, predictions = 0, stale_detections = 0;
+  guint64 frames = 0, updates = 0, predictions = 0, held = 0, stale_detections = 0;
   std::optional<std::int64_t> last_t_ns; // PTS of the last frame (streaming thread only)
   std::int64_t detector_interval_ns = 0;
   std::size_t active = 0;
@@ -235,13 +236,16 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
     const auto t_ns = static_cast<std::int64_t>(pts);
     track::FrameFacts facts;
     facts.t_ns = t_ns;
-    if (const auto info = keepup::contract::read_inference(buf))
+    if (const auto info = keepup::contract::read_inference(buf)) {
       facts.inference_fresh = info->fresh;
+      facts.scene_still = !info->fresh && info->motion_gate == "still";
+    }
     std::vector<bool> stale;
     std::vector<track::Detection> dets = trackmetas::take_detections(buf, run->labels, stale);
     facts.detections = dets.size();
     facts.stale = static_cast<std::size_t>(std::count(stale.begin(), stale.end(), true));
-    const bool fresh = run->classifier.classify(facts) == track::FrameKind::update;
+    const track::FrameKind kind = run->classifier.classify(facts);
+    const bool fresh = kind == track::FrameKind::update;
     if (fresh && facts.stale > 0) { // reused detections are not measurements
       std::vector<track::Detection> kept;
       for (std::size_t i = 0; i < dets.size(); ++i)
@@ -249,8 +253,10 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
           kept.push_back(dets[i]);
       dets = std::move(kept);
     }
-    const std::vector<track::TrackOutput> tracks =
-        fresh ? run->tracker.update(dets, t_ns) : run->tracker.predict(t_ns);
+    const std::vector<track::TrackOutput> tracks = fresh ? run->tracker.update(dets, t_ns)
+                                                   : kind == track::FrameKind::hold
+                                                       ? run->tracker.hold(t_ns)
+                                                       : run->tracker.predict(t_ns);
     for (const auto &o : tracks)
       trackmetas::attach_track(buf, run->labels, o);
 
@@ -262,6 +268,7 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
       std::lock_guard<std::mutex> lk(run->stats_lock);
       ++run->frames;
       ++(fresh ? run->updates : run->predictions);
+      run->held += kind == track::FrameKind::hold;
       run->stale_detections += facts.stale;
       run->detector_interval_ns = run->classifier.detector_interval_ns();
       run->active = run->tracker.active();
@@ -272,9 +279,12 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
     trackevents::EventBatch batch;
     post_events(self, *run, trackmetas::frame_wall_us(buf), batch); // last, with no lock held
     batch.attach(buf);
-    GST_CAT_LOG_OBJECT(
-        objecttrack_dataflow, self, "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
-        GST_TIME_ARGS(pts), dets.size(), tracks.size(), fresh ? "update" : "predict");
+    GST_CAT_LOG_OBJECT(objecttrack_dataflow, self,
+                       "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
+                       GST_TIME_ARGS(pts), dets.size(), tracks.size(),
+                       fresh                            ? "update"
+                       : kind == track::FrameKind::hold ? "hold"
+                                                        : "predict");
     return GST_FLOW_OK;
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Tracking failed"), ("%s", e.what()));
@@ -398,7 +408,7 @@ static GstStructure *make_stats(GstObjectTrack *self) {
     std::lock_guard<std::mutex> lk(self->priv->lock);
     run = self->priv->run;
   }
-  guint64 frames = 0, updates = 0, predictions = 0, total = 0, suspects = 0, stale = 0,
+  guint64 frames = 0, updates = 0, predictions = 0, held = 0, total = 0, suspects = 0, stale = 0,
           interval = 0;
   guint active = 0;
   GstStructure *lines = gst_structure_new_empty("application/x-objecttrack-lines");
@@ -408,6 +418,7 @@ static GstStructure *make_stats(GstObjectTrack *self) {
     frames = run->frames;
     updates = run->updates;
     predictions = run->predictions;
+    held = run->held;
     stale = run->stale_detections;
     interval = static_cast<guint64>(run->detector_interval_ns);
     active = static_cast<guint>(run->active);
@@ -420,10 +431,11 @@ static GstStructure *make_stats(GstObjectTrack *self) {
     zones = gst_structure_new_empty("occupancy");
   GstStructure *s = gst_structure_new(
       "application/x-objecttrack-stats", "frames", G_TYPE_UINT64, frames, "updates", G_TYPE_UINT64,
-      updates, "predictions", G_TYPE_UINT64, predictions, "stale-detections", G_TYPE_UINT64, stale,
-      "detector-interval-ns", G_TYPE_UINT64, interval, "active-tracks", G_TYPE_UINT, active,
-      "total-tracks", G_TYPE_UINT64, total, "id-switch-suspects", G_TYPE_UINT64, suspects, "lines",
-      GST_TYPE_STRUCTURE, lines, "zones", GST_TYPE_STRUCTURE, zones, nullptr);
+      updates, "predictions", G_TYPE_UINT64, predictions, "held", G_TYPE_UINT64, held,
+      "stale-detections", G_TYPE_UINT64, stale, "detector-interval-ns", G_TYPE_UINT64, interval,
+      "active-tracks", G_TYPE_UINT, active, "total-tracks", G_TYPE_UINT64, total,
+      "id-switch-suspects", G_TYPE_UINT64, suspects, "lines", GST_TYPE_STRUCTURE, lines, "zones",
+      GST_TYPE_STRUCTURE, zones, nullptr);
   gst_structure_free(lines);
   gst_structure_free(zones);
   return s;

@@ -24,8 +24,8 @@ struct MotionGateSettings {
   // never exceeds it (when frames come at a steady rate). Keep it at or below objecttrack's
   // max-lost-time so parked objects' tracks live through a still stretch.
   std::uint64_t max_skip_ns = 1'000'000'000;
-  // Frames are still inferred this long after the last motion: a tracker's velocity settles
-  // to zero on measurements of the stopped objects instead of coasting them away.
+  // Frames are still inferred this long after the last motion, so objects that just stopped
+  // are measured where they stopped (objecttrack then holds them there on `still` frames).
   std::uint64_t hold_ns = 300'000'000;
   double threshold = 6.0; // luma levels (0-255) a cell's mean must move
   double min_area = 0.0;  // fraction of cells that must change (0: any one cell)
