@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "keepup_metas.hpp"
+#include "analytics_contract.hpp"
 #include "mot_metrics.hpp"
 #include "traffic_scene.hpp"
 
@@ -157,29 +157,24 @@ void collect(GstSample *sample, std::int64_t frame_no, bool stopped, Outcome &o)
   while (GstMeta *m = gst_buffer_iterate_meta_filtered(
              buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
     auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
-    GstStructure *t = gst_video_region_of_interest_meta_get_param(roi, "tracking");
-    guint64 id = 0;
-    if (!t || !gst_structure_get_uint64(t, "track-id", &id))
+    const auto t = keepup::contract::read_tracking(roi);
+    if (!t || !t->track_id)
       continue;
     MotObject h;
-    h.id = static_cast<std::int64_t>(id);
+    h.id = static_cast<std::int64_t>(*t->track_id);
     h.box = {static_cast<double>(roi->x), static_cast<double>(roi->y),
              static_cast<double>(roi->x + roi->w), static_cast<double>(roi->y + roi->h)};
     frame.push_back(h);
   }
   ++o.frames;
   o.stopped_frames += stopped ? 1 : 0;
-  if (GstStructure *inf = keepup::gstmeta::find(buf, keepup::gstmeta::kInference)) {
-    gboolean fresh = FALSE;
-    double ms = 0;
-    gst_structure_get_boolean(inf, "fresh", &fresh);
-    gst_structure_get_double(inf, "inference-ms", &ms);
-    if (fresh) {
-      o.network_ms += ms;
+  if (const auto inf = keepup::contract::read_inference(buf)) {
+    if (inf->fresh) {
+      o.network_ms += inf->inference_ms;
       o.stopped_inferences += stopped ? 1 : 0;
     }
-    if (const gchar *why = gst_structure_get_string(inf, "motion-gate"))
-      ++o.reasons[why];
+    if (!inf->motion_gate.empty())
+      ++o.reasons[inf->motion_gate];
   }
 }
 
