@@ -4,8 +4,16 @@
 // scripted sink (outage reported once, recovery, order kept, nothing lost while it fits).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -309,4 +317,44 @@ TEST(MetaPublishPublisher, UnreachableFromTheStartKeepsTheBound) {
   EXPECT_FALSE(p.flush(milliseconds(2000))); // returns once the sink is known down
   p.stop(milliseconds(0));
   EXPECT_EQ(notices.count(Notice::Kind::down), 1);
+}
+
+// A file that fills up partway through a batch (RLIMIT_FSIZE stands in for a full disk, in a
+// child process): the partial batch is cut off, so the file never keeps a torn line, and the
+// retried batch is not written twice.
+TEST(MetaPublishFileSink, AWriteThatFailsPartwayLeavesNoTornLine) {
+  char tmpl[] = "/tmp/keepup-mp-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string path = std::string(tmpl) + "/events.jsonl";
+  const std::string line(99, 'x'); // 100 bytes per line with its newline
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN); // a write past the limit fails with EFBIG instead
+    rlimit limit{};
+    limit.rlim_cur = limit.rlim_max = 250; // room for 2.5 lines
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0)
+      _exit(10);
+    auto sink = make_file_sink(path);
+    std::string error;
+    if (!sink->open(&error))
+      _exit(11);
+    const std::vector<Entry> one = {{"k", "frame", line}};
+    if (sink->write(one).failed) // 100 bytes: fits
+      _exit(12);
+    const std::vector<Entry> two = {{"k", "frame", line}, {"k", "frame", line}};
+    const WriteResult r = sink->write(two); // 200 more: fails after 150
+    if (!r.failed || r.published != 0)
+      _exit(13);
+    _exit(r.error.find("cutting") == std::string::npos ? 0 : 14);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "the child's step that failed (10 + step)";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, line + "\n") << "only the whole first batch is left";
+  std::remove(path.c_str());
+  rmdir(tmpl);
 }

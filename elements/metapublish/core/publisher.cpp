@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "publisher.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -41,12 +44,24 @@ public:
       text += e.json;
       text += '\n';
     }
+    // Where the batch starts: a write that fails partway (disk full) is cut back to here, so
+    // the file never keeps a torn line and the retried batch is not written twice.
+    // (The file's size, not ftell: in append mode the position is not the end until the first
+    // write; every batch is flushed, so nothing is buffered here.)
+    struct stat st {};
+    const off_t start = ::fstat(fileno(f_), &st) == 0 ? st.st_size : -1;
     if (std::fwrite(text.data(), 1, text.size(), f_) != text.size() || std::fflush(f_) != 0) {
+      const int err = errno;
       r.failed = true;
       r.error = path_;
       r.error += ": ";
-      r.error += std::strerror(errno);
-      return r; // a partial line may be left; the batch is written again after reopening
+      r.error += std::strerror(err);
+      if (start >= 0 && ::ftruncate(fileno(f_), start) != 0) {
+        r.error += " (and cutting the partial batch off failed: ";
+        r.error += std::strerror(errno);
+        r.error += ")";
+      }
+      return r; // the batch is written again after reopening
     }
     r.published = batch.size();
     return r;
@@ -195,11 +210,13 @@ void Publisher::run() {
     n.kind = Notice::Kind::down;
     n.target = sink_->describe();
     n.detail = std::string("publisher stopped: ") + e.what();
-    std::lock_guard<std::mutex> lk(lock_);
-    down_ = true;
-    connected_ = false;
-    settled_.notify_all();
-    if (notify_)
+    {
+      std::lock_guard<std::mutex> lk(lock_);
+      down_ = true;
+      connected_ = false;
+      settled_.notify_all();
+    }
+    if (notify_) // outside the lock, like every other notice: the receiver may read stats()
       notify_(n);
   }
 }
