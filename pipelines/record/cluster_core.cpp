@@ -53,6 +53,14 @@ std::optional<NodeRecord> from_json(const std::string &text, std::string *error)
   }
   r.node = j["node"].get<std::string>();
   r.url = j["url"].get<std::string>();
+  // Any Redis client can write a record, and its url becomes a Location header: only what
+  // keepup-record itself would advertise (an http(s) URL, normalized) is taken.
+  std::string why;
+  const auto normalized = normalize_advertise_url(r.url, &why);
+  if (!normalized)
+    return fail("\"url\" is not an advertisable URL: " + why);
+  if (*normalized != r.url)
+    return fail("\"url\" is not in normalized form");
   for (const char *name : {"capacity", "active", "updated_ms"}) {
     if (!j.contains(name) || !j[name].is_number_integer() || j[name].get<long long>() < 0)
       return fail(std::string("\"") + name + "\" is missing or not a whole number >= 0");

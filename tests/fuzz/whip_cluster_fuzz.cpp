@@ -20,6 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     // An accepted record is usable and survives its own JSON unchanged.
     FUZZ_CHECK(!r->node.empty() && !r->url.empty());
     FUZZ_CHECK(r->capacity >= 0 && r->active >= 0 && r->updated_ms >= 0);
+    // Its url is one keepup-record would advertise: it may become a Location header.
+    FUZZ_CHECK(cl::normalize_advertise_url(r->url, nullptr) == r->url);
+    FUZZ_CHECK(r->url.find_first_of("\r\n \t\"") == std::string::npos);
     const auto again = cl::from_json(cl::to_json(*r), nullptr);
     FUZZ_CHECK(again && again->node == r->node && again->url == r->url &&
                again->capacity == r->capacity && again->active == r->active &&

@@ -87,6 +87,13 @@ TEST(ClusterCore, BadRecordsAreRejectedWithAReason) {
       "\"draining\":\"no\"}",
       "{\"v\":1,\"node\":\"a\",\"url\":\"http://a\",\"capacity\":99999999999,\"active\":0,"
       "\"updated_ms\":1}",
+      // A url that would become a Location header it has no business in.
+      "{\"v\":1,\"node\":\"a\",\"url\":\"http://x/a\\r\\nX-Injected: 1\",\"capacity\":1,"
+      "\"active\":0,\"updated_ms\":1}",
+      "{\"v\":1,\"node\":\"a\",\"url\":\"javascript:alert(1)\",\"capacity\":1,\"active\":0,"
+      "\"updated_ms\":1}",
+      "{\"v\":1,\"node\":\"a\",\"url\":\"http://a/\",\"capacity\":1,\"active\":0,"
+      "\"updated_ms\":1}",
   };
   for (const char *text : bad) {
     std::string error;
