@@ -190,6 +190,19 @@ bool parse(int argc, char **argv, Options &o) {
     usage();
     return false;
   }
+  // These values go into the pipeline description inside "...": a '"' or '\' would end the
+  // value early and let the rest be read as more pipeline (a worker runs jobs any Redis client
+  // can add), so they are refused.
+  const std::pair<const char *, const std::string *> quoted[] = {
+      {"the input", &o.input},  {"--output", &o.output}, {"--model", &o.model},
+      {"--roi", &o.roi},        {"--lines", &o.lines},   {"--calibration", &o.calibration},
+      {"--publish", &o.publish}};
+  for (const auto &[name, value] : quoted)
+    if (value->find_first_of("\"\\") != std::string::npos) {
+      std::fprintf(stderr, "keepup-analyze: %s may not contain '\"' or '\\' (got %s)\n", name,
+                   value->c_str());
+      return false;
+    }
   if (!o.publish.empty()) {
     std::string why;
     if (!keepup::metapublish::parse_target(o.publish, &why)) {

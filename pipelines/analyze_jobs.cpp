@@ -73,6 +73,8 @@ std::optional<Job> parse_job(std::string_view json, std::string *error) {
   if (!j.contains("input") || !j["input"].is_string() || j["input"].get<std::string>().empty())
     return bad("job has no \"input\"");
   job.input = j["input"].get<std::string>();
+  if (job.input.front() == '-') // it would be read as an option (--help ends the process)
+    return bad("job \"input\" starts with '-': not an input");
   if (j.contains("options")) {
     if (!j["options"].is_array())
       return bad("job \"options\" is not a list");

@@ -245,6 +245,10 @@ std::optional<keepup::jobs::Ownership> owned_action(Link &link, const char *tail
   Reply r;
   if (!link.call(cmd, &r, error))
     return std::nullopt;
+  // The group itself is gone (Redis came back empty, or the stream was deleted): so is every
+  // claim in it. The job is not ours any more; the claim loop creates the group again.
+  if (r.is_error() && r.str.rfind("NOGROUP", 0) == 0)
+    return keepup::jobs::Ownership::Gone;
   if (r.is_error() || r.type != Reply::Type::Integer) {
     *error = r.is_error() ? r.str : "unexpected reply";
     return std::nullopt;
@@ -270,6 +274,15 @@ public:
 
 private:
   void loop() {
+    try {
+      renew_until_done();
+    } catch (const std::exception &e) { // a thread's exception would end the process
+      std::fprintf(stderr, "keepup-analyze: worker %s: lease of %s: %s; the job stops\n",
+                   f_.name.c_str(), entry_.c_str(), e.what());
+      lost_ = true;
+    }
+  }
+  void renew_until_done() {
     Link link(f_.uri, timing_.renew_every);
     bool warned = false;
     std::unique_lock lk(m_);

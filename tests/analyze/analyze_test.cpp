@@ -130,6 +130,12 @@ TEST(Analyze, BadInputsFailWithAMessage) {
   r = analyze({"test", "--seconds", "1", "--output", "-", "--lines", "x:1,2"});
   EXPECT_FALSE(exited_ok(r)) << "a malformed counting line stops the run";
   EXPECT_NE(r.err.find("lines"), std::string::npos) << r.err;
+  // A quote would end the value inside the pipeline description and add elements to it.
+  r = analyze({"test", "--seconds", "1", "--output", "-", "--lines",
+               "gate:160,0,160,240\" ! filesink location=\"/tmp/injected.bin"});
+  EXPECT_FALSE(exited_ok(r));
+  EXPECT_NE(r.err.find("--lines may not contain"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("filesink"), std::string::npos) << "no pipeline was built: " << r.out;
 }
 
 // The whole chain on the generated scene, scored on the frames that reached the output.

@@ -51,6 +51,9 @@ TEST(AnalyzeJobs, MalformedJobsAreRefusedWithAReason) {
       {R"({"v":1,"input":"a.ts","options":["--show"]})", "--show cannot run"},
       {R"({"v":1,"input":"a.ts","options":["--events","-"]})", "--events - cannot run"},
       {R"({"v":1,"input":"a.ts","options":["--worker","redis://x"]})", "--worker"},
+      // An input read as an option: --help used to end every worker that claimed the job.
+      {R"({"v":1,"input":"--help"})", "starts with '-'"},
+      {R"({"v":1,"input":"-h"})", "starts with '-'"},
   };
   for (const auto &[json, reason] : cases) {
     std::string error;

@@ -413,6 +413,42 @@ TEST(AnalyzeFleet, AWorkerOutlivesARedisRestart) {
   EXPECT_EQ(decoded_frames(dir / "after.ts"), 30);
 }
 
+// Redis comes back empty while a job runs: the job's claim went with the group, so its result
+// is dropped, and the worker neither hangs on it (NOGROUP used to read as "Redis away", retried
+// for ever) nor stops: it creates the group again and runs what is submitted next.
+TEST(AnalyzeFleet, ARedisThatComesBackEmptyDuringAJobLeavesTheWorkerWorking) {
+  RedisServer server;
+  REQUIRE_REDIS(server);
+  ScratchDir dir;
+  const std::string clip = make_clip(dir, 1);
+  submit(server, "lost",
+         {"test", "--seconds", "4", "--size", "320x240", "--quiet", "--output", dir / "lost.ts"});
+  Proc w(worker_args(server, "w", 1000), dir / "w.log");
+  ASSERT_TRUE(wait_for([&] { return w.logged("job lost started"); }, 20s)) << w.log();
+  std::this_thread::sleep_for(300ms);
+  server.kill(); // and back on the same port, empty
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(server.start());
+  submit(server, "after", {clip, "--quiet", "--output", dir / "after.ts"});
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto &r : results(server))
+          if (r.at("job") == "after")
+            return true;
+        return false;
+      },
+      40s))
+      << w.log();
+  w.signal(SIGTERM);
+  const auto status = w.wait(10s);
+  ASSERT_TRUE(status) << w.log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << w.log();
+  const auto all = results(server);
+  ASSERT_EQ(all.size(), 1U) << "the lost job's claim went with the empty Redis\n" << w.log();
+  EXPECT_EQ(all[0].at("status"), "ok");
+  EXPECT_EQ(decoded_frames(dir / "after.ts"), 30);
+}
+
 TEST(AnalyzeFleet, ARunningJobOutlivesARedisOutage) {
   RedisServer server;
   if (RedisServer::binary().empty())
