@@ -76,6 +76,11 @@ bool check_cluster_options(Options &o, std::string &error) {
     error = "--advertise needs --cluster redis://... (the fleet to advertise in)";
     return false;
   }
+  if (o.cluster_uri.empty() && (!o.node_id.empty() || o.heartbeat_ms != Options{}.heartbeat_ms)) {
+    error = "--node-id and --heartbeat need --cluster redis://... (they describe this node in "
+            "the fleet)";
+    return false;
+  }
   if (o.cluster_uri.empty())
     return true;
   if (o.advertise.empty()) {
@@ -225,9 +230,10 @@ private:
       } else {
         conn.reset();
         if (++failures == 1) { // warned once per outage
-          const std::string line = "cluster: warning: " + error +
-                                   "; recording locally, no redirects until Redis is back "
-                                   "(retrying with backoff)";
+          const std::string line =
+              "cluster: warning: " + error +
+              "; recording locally; redirects stop once the fleet view is older than its "
+              "TTL (retrying with backoff)";
           on_main([line]() { log_line("%s", line.c_str()); });
         }
         on_main([weak, error]() {

@@ -351,6 +351,8 @@ TEST(RecordClusterOptions, BadOptionsExitWithAMessage) {
        "--cluster: "},
       {{"--cluster", "redis://127.0.0.1:6379"}, "--cluster needs --advertise URL"},
       {{"--advertise", "http://127.0.0.1:8089"}, "--advertise needs --cluster"},
+      {{"--node-id", "a"}, "--node-id and --heartbeat need --cluster"},
+      {{"--heartbeat", "5"}, "--node-id and --heartbeat need --cluster"},
       {{"--cluster", "redis://127.0.0.1:6379", "--advertise", "127.0.0.1:8089"},
        "--advertise: '127.0.0.1:8089' is not an http:// or https:// URL"},
       {{"--cluster", "redis://127.0.0.1:6379", "--advertise", "http://h:1", "--heartbeat", "0"},

@@ -568,3 +568,32 @@ TEST(Record, IdleConnectionsAreClosedAndStatusStaysFast) {
                          std::chrono::seconds(5)))
       << "fds " << fds_before << " -> " << fd_count(server.pid());
 }
+
+// Two recorders on one folder: the second one's start-up recovery would rename the first
+// one's live temp files (they look like crash leftovers). The second refuses to start.
+TEST(Record, ASecondRecorderOnTheSameFolderRefusesToStart) {
+  ScratchDir dir;
+  const std::string out = dir / "rec";
+  Server server(out);
+  Outcome p;
+  std::thread pub([&]() { p = publish_640(server, "live", 4); });
+  ASSERT_TRUE(server.wait_recorded(20)) << server.output();
+  const auto temps = files(out, ".recording.ts");
+  ASSERT_EQ(temps.size(), 1U);
+  const Outcome second =
+      run({bin("keepup-record"), "--listen", "127.0.0.1:" + std::to_string(free_port()),
+           "--output-dir", out, "--ice-address", "127.0.0.1"});
+  EXPECT_FALSE(second.ok);
+  EXPECT_NE(second.out.find("in use by another keepup-record (pid "), std::string::npos)
+      << second.out;
+  EXPECT_EQ(files(out, ".recording.ts"), temps) << "the live temp file was left alone";
+  pub.join();
+  ASSERT_TRUE(p.ok) << p.out << server.output();
+  ASSERT_NE(server.stop(SIGTERM), -1);
+  const auto recs = recordings(out);
+  ASSERT_EQ(recs.size(), 1U) << server.output();
+  EXPECT_EQ(decode(recs[0]).error, "");
+  // The lock goes with the process: a recorder starts on the folder again.
+  Server again(out);
+  EXPECT_TRUE(again.alive()) << again.output();
+}
