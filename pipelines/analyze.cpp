@@ -479,8 +479,26 @@ gboolean on_bus(GstBus *, GstMessage *msg, gpointer data) {
     g_main_loop_quit(app.loop);
     break;
   }
+  case GST_MESSAGE_WARNING: { // e.g. metapublish: Redis went away (once per outage)
+    GError *err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    std::fprintf(stderr, "keepup-analyze: warning from %s: %s\n",
+                 GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), err ? err->message : "");
+    g_clear_error(&err);
+    break;
+  }
   case GST_MESSAGE_ELEMENT: {
     const GstStructure *s = gst_message_get_structure(msg);
+    if (s && gst_structure_has_name(s, "metapublish-recovered")) {
+      guint64 down_ns = 0, dropped = 0;
+      gst_structure_get_uint64(s, "down-ns", &down_ns);
+      gst_structure_get_uint64(s, "dropped", &dropped);
+      std::fprintf(stderr,
+                   "keepup-analyze: %s: publishing again after %.1f s away, %" G_GUINT64_FORMAT
+                   " records dropped meanwhile\n",
+                   GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), static_cast<double>(down_ns) / 1e9,
+                   dropped);
+    }
     if (app.events) {
       const std::string line = keepup::trackevents::event_json_line(s);
       if (!line.empty())

@@ -429,6 +429,18 @@ TEST(MetaPublish, AnalyzePublishesWhatItsEventsOptionWrites) {
 
   EXPECT_FALSE(run({"test", "--output", "-", "--publish", "http://127.0.0.1/x"}, &err));
   EXPECT_NE(err.find("--publish"), std::string::npos) << err;
+
+  // Redis unreachable: the run goes on (every frame), and says so once.
+  const std::string nobody =
+      "redis://127.0.0.1:" + std::to_string(keepup::test::RedisServer::free_port());
+  ASSERT_TRUE(run({"test", "--seconds", "2", "--size", "320x240", "--output", "-", "--quiet",
+                   "--publish", nobody},
+                  &err))
+      << err;
+  const auto warned = err.find("keepup-analyze: warning from");
+  EXPECT_NE(warned, std::string::npos) << err;
+  EXPECT_EQ(err.find("keepup-analyze: warning from", warned + 1), std::string::npos)
+      << "one warning per outage: " << err;
 }
 
 // Bad locations fail at start with RESOURCE/SETTINGS (a file that cannot be created:
