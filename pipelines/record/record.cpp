@@ -209,24 +209,16 @@ int main(int argc, char **argv) {
     return 1;
   }
   // One recorder per folder: a second one's start-up recovery would take the first one's live
-  // temp files for crash leftovers. flock goes with the process (a crash included) and the
-  // descriptor stays open for the process's life.
-  const std::string lock_path = app.opt.output_dir + "/.keepup-record.lock";
-  const int lock_fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // temp files for crash leftovers. The lock is flock on the folder itself (nothing is added
+  // to it); it goes with the process, a crash included, and the descriptor stays open.
+  const int lock_fd = open(app.opt.output_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    char holder[32] = {};
-    if (lock_fd >= 0 && pread(lock_fd, holder, sizeof holder - 1, 0) < 0)
-      holder[0] = 0;
     std::fprintf(stderr,
-                 "keepup-record: %s is in use by another keepup-record%s%s%s (%s); give each "
-                 "recorder an --output-dir of its own\n",
-                 app.opt.output_dir.c_str(), holder[0] ? " (pid " : "", holder,
-                 holder[0] ? ")" : "", lock_fd < 0 ? std::strerror(errno) : "locked");
+                 "keepup-record: %s is in use by another keepup-record (%s); give each recorder "
+                 "an --output-dir of its own\n",
+                 app.opt.output_dir.c_str(), lock_fd < 0 ? std::strerror(errno) : "locked");
     return 1;
   }
-  const std::string pid = std::to_string(getpid());
-  if (ftruncate(lock_fd, 0) != 0 || pwrite(lock_fd, pid.data(), pid.size(), 0) < 0)
-    log_line("cannot write the pid into %s: %s", lock_path.c_str(), std::strerror(errno));
   recover_leftovers(app.opt.output_dir);
 
   app.loop = g_main_loop_new(nullptr, FALSE);
