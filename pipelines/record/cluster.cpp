@@ -325,12 +325,8 @@ private:
         auto rec = cl::from_json(r.str, &why);
         if (!rec || rec->node != members[i])
           continue; // not ours to judge: left for its owner (or its TTL)
-        if (rec->updated_ms > now_ms + 1000)
-          continue; // from the future (every node writes Redis TIME): a forged or broken record
-        cl::NodeSeen seen;
-        seen.age_ms = std::max<std::int64_t>(0, now_ms - rec->updated_ms);
-        seen.record = std::move(*rec);
-        snap.nodes.push_back(std::move(seen));
+        if (auto seen = cl::seen_at(std::move(*rec), now_ms))
+          snap.nodes.push_back(std::move(*seen));
       }
       if (!gone.empty()) {
         std::vector<std::string> zrem = {"ZREM", index};

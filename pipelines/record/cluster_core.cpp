@@ -78,6 +78,15 @@ std::optional<NodeRecord> from_json(const std::string &text, std::string *error)
   return r;
 }
 
+std::optional<NodeSeen> seen_at(NodeRecord record, std::int64_t now_ms) {
+  if (record.updated_ms > now_ms + 1000)
+    return std::nullopt;
+  NodeSeen seen;
+  seen.age_ms = std::max<std::int64_t>(0, now_ms - record.updated_ms);
+  seen.record = std::move(record);
+  return seen;
+}
+
 std::int64_t age_now_ms(const NodeSeen &n, const Snapshot &s, std::int64_t now_us) {
   const std::int64_t since_read_ms = std::max<std::int64_t>(0, now_us - s.read_at_us) / 1000;
   return std::max<std::int64_t>(0, n.age_ms) + since_read_ms;

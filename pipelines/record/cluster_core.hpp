@@ -48,6 +48,11 @@ struct NodeSeen {
   std::int64_t age_ms = 0; // Redis now - updated_ms when the fleet was read (>= 0)
 };
 
+// A record as read at Redis time now_ms: its age then, or nullopt when it claims a heartbeat
+// more than a second in the future (every node writes Redis TIME, so only a forged or broken
+// record does): such a record is not used.
+std::optional<NodeSeen> seen_at(NodeRecord record, std::int64_t now_ms);
+
 // The fleet as the last successful read saw it.
 struct Snapshot {
   std::vector<NodeSeen> nodes;

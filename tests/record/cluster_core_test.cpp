@@ -108,6 +108,21 @@ TEST(ClusterCore, BadRecordsAreRejectedWithAReason) {
   EXPECT_FALSE(ok->draining);
 }
 
+TEST(ClusterCore, ARecordIsSeenWithItsAgeUnlessItComesFromTheFuture) {
+  cl::NodeRecord r;
+  r.node = "b";
+  r.url = "http://b";
+  r.updated_ms = 10'000;
+  const auto old = cl::seen_at(r, 12'500);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->age_ms, 2500);
+  EXPECT_EQ(old->record.node, "b");
+  const auto skewed = cl::seen_at(r, 9'500); // half a second ahead: clock jitter, age 0
+  ASSERT_TRUE(skewed);
+  EXPECT_EQ(skewed->age_ms, 0);
+  EXPECT_FALSE(cl::seen_at(r, 8'999)) << "a heartbeat more than a second in the future";
+}
+
 TEST(ClusterCore, AgeGrowsWithTheLocalTimeSinceTheRead) {
   const cl::Snapshot s = fleet({seen("b", 1, 0, 400)});
   EXPECT_EQ(cl::age_now_ms(s.nodes[0], s, kReadAt), 400);
