@@ -230,6 +230,12 @@ private:
   std::unique_ptr<Connection> c_;
 };
 
+// The consumer group (or its stream) does not exist: Redis came back empty, or the stream
+// was deleted.
+bool no_group(const Reply &r) {
+  return r.is_error() && r.str.rfind("NOGROUP", 0) == 0;
+}
+
 // Runs an ownership-checked script. nullopt: Redis could not be asked (*error says why).
 std::optional<keepup::jobs::Ownership> owned_action(Link &link, const char *tail,
                                                     const FleetOptions &f, const std::string &entry,
@@ -247,7 +253,7 @@ std::optional<keepup::jobs::Ownership> owned_action(Link &link, const char *tail
     return std::nullopt;
   // The group itself is gone (Redis came back empty, or the stream was deleted): so is every
   // claim in it. The job is not ours any more; the claim loop creates the group again.
-  if (r.is_error() && r.str.rfind("NOGROUP", 0) == 0)
+  if (no_group(r))
     return keepup::jobs::Ownership::Gone;
   if (r.is_error() || r.type != Reply::Type::Integer) {
     *error = r.is_error() ? r.str : "unexpected reply";
@@ -385,7 +391,7 @@ private:
   // Redis restarted without its data (or the stream was deleted): the group again, so the
   // next claim works and jobs submitted since are run.
   void recreate_group_if_gone(const Reply &r) {
-    if (r.is_error() && r.str.rfind("NOGROUP", 0) == 0)
+    if (no_group(r))
       setup();
   }
 
