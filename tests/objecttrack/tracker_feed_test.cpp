@@ -52,6 +52,8 @@ TEST(FrameClassifier, InferenceMetaAndStaleMarksDecideFirst) {
   EXPECT_EQ(no.classify(still), FrameKind::hold);
   still.inference_fresh = true; // inferred after all: the flag means nothing then
   EXPECT_EQ(no.classify(still), FrameKind::update);
+  EXPECT_STREQ(frame_kind_name(FrameKind::hold), "hold");
+  EXPECT_STREQ(frame_kind_name(FrameKind::predict), "predict");
   EXPECT_EQ(no.classify(facts(0, 0)), FrameKind::update);
   EXPECT_EQ(ni.classify(facts(0, 0)), FrameKind::predict);
 }

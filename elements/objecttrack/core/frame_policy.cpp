@@ -28,6 +28,17 @@ const char *empty_frames_name(EmptyFrames e) {
   }
 }
 
+const char *frame_kind_name(FrameKind k) {
+  switch (k) {
+  case FrameKind::update:
+    return "update";
+  case FrameKind::hold:
+    return "hold";
+  default:
+    return "predict";
+  }
+}
+
 std::int64_t median_of(const std::deque<std::int64_t> &values) {
   if (values.empty())
     return 0;

@@ -37,6 +37,7 @@ enum class FrameKind {
   hold,    // no new measurement, and the picture has not changed: every track stays where
            // it was measured (velocity zero), nothing is a miss
 };
+const char *frame_kind_name(FrameKind k); // "update", "predict", "hold"
 
 // The rule, in order:
 // 1. an inference meta decides: fresh=true update, fresh=false predict (hold when the

@@ -279,12 +279,9 @@ static GstFlowReturn gst_object_track_transform_ip(GstBaseTransform *trans, GstB
     trackevents::EventBatch batch;
     post_events(self, *run, trackmetas::frame_wall_us(buf), batch); // last, with no lock held
     batch.attach(buf);
-    GST_CAT_LOG_OBJECT(objecttrack_dataflow, self,
-                       "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
-                       GST_TIME_ARGS(pts), dets.size(), tracks.size(),
-                       fresh                            ? "update"
-                       : kind == track::FrameKind::hold ? "hold"
-                                                        : "predict");
+    GST_CAT_LOG_OBJECT(
+        objecttrack_dataflow, self, "pts %" GST_TIME_FORMAT ": %zu detections, %zu tracks (%s)",
+        GST_TIME_ARGS(pts), dets.size(), tracks.size(), track::frame_kind_name(kind));
     return GST_FLOW_OK;
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, LIBRARY, FAILED, ("Tracking failed"), ("%s", e.what()));
