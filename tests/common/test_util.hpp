@@ -240,6 +240,17 @@ inline PipelineError first_pipeline_error(const std::string &desc,
   return out;
 }
 
+// Removes the files directly in `path`, then the folder itself (one level: a folder that still
+// holds a subfolder stays).
+inline void remove_flat_dir(const std::string &path) {
+  GDir *dir = g_dir_open(path.c_str(), 0, nullptr);
+  while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
+    g_remove((path + "/" + name).c_str());
+  if (dir)
+    g_dir_close(dir);
+  g_rmdir(path.c_str());
+}
+
 // A private temporary folder, removed with its files.
 class ScratchDir {
 public:
@@ -248,14 +259,7 @@ public:
     path_ = p;
     g_free(p);
   }
-  ~ScratchDir() {
-    GDir *dir = g_dir_open(path_.c_str(), 0, nullptr);
-    while (const gchar *name = dir ? g_dir_read_name(dir) : nullptr)
-      g_remove((path_ + "/" + name).c_str());
-    if (dir)
-      g_dir_close(dir);
-    g_rmdir(path_.c_str());
-  }
+  ~ScratchDir() { remove_flat_dir(path_); }
   ScratchDir(const ScratchDir &) = delete;
   ScratchDir &operator=(const ScratchDir &) = delete;
   std::string operator/(const std::string &name) const { return path_ + "/" + name; }

@@ -25,6 +25,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_util.hpp"
+
 namespace keepup::record_test {
 
 inline std::string bin(const char *name) {
@@ -104,6 +106,37 @@ inline Reply whip_request(const std::string &method, const std::string &url,
   return request(method, url, body, body.empty() ? nullptr : type, headers);
 }
 
+// What a child process writes to a pipe, read on a thread of its own so the pipe never fills.
+class PipeText {
+public:
+  ~PipeText() { join(); }
+  void start(int fd) {
+    thread_ = std::thread([fd, this]() {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        std::lock_guard<std::mutex> lk(m_);
+        text_.append(buf, static_cast<std::size_t>(n));
+      }
+      close(fd);
+    });
+  }
+  // Waits for the end of the pipe (the child gone).
+  void join() {
+    if (thread_.joinable())
+      thread_.join();
+  }
+  std::string text() const {
+    std::lock_guard<std::mutex> lk(m_);
+    return text_;
+  }
+
+private:
+  std::thread thread_;
+  mutable std::mutex m_;
+  std::string text_;
+};
+
 // keepup-record in the background, its output collected; killed at the end of the test.
 // `loopback` (the default) listens on 127.0.0.1 and gathers ICE there; false listens on every
 // interface and leaves --ice-address to `extra` (Chromium never uses loopback for ICE).
@@ -142,15 +175,7 @@ public:
       g_clear_error(&err);
       return;
     }
-    reader_ = std::thread([fd = out_fd, this]() {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        std::lock_guard<std::mutex> lk(m_);
-        output_.append(buf, static_cast<std::size_t>(n));
-      }
-      close(fd);
-    });
+    output_.start(out_fd);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
       if (request("GET", url("/status")).status == 200)
@@ -164,8 +189,7 @@ public:
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    if (reader_.joinable())
-      reader_.join();
+    output_.join();
   }
   std::string url(const std::string &path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
@@ -204,10 +228,7 @@ public:
     }
     return false;
   }
-  std::string output() {
-    std::lock_guard<std::mutex> lk(m_);
-    return output_;
-  }
+  std::string output() { return output_.text(); }
   // Polls the log for `text` (bounded).
   bool wait_for(const std::string &text, int timeout_s = 20) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
@@ -223,9 +244,7 @@ private:
   int port_;
   GPid pid_ = 0;
   bool reaped_ = false;
-  std::thread reader_;
-  std::mutex m_;
-  std::string output_;
+  PipeText output_;
 };
 
 struct Outcome {
@@ -297,17 +316,10 @@ inline std::vector<std::string> recordings(const std::string &dir) {
   return out;
 }
 
-// Removes `dir` with its files (ScratchDir removes one level only).
+// Removes `dir`, a subfolder of a ScratchDir, with its files (ScratchDir removes one level).
 struct Cleanup {
   std::string dir;
-  ~Cleanup() {
-    GDir *d = g_dir_open(dir.c_str(), 0, nullptr);
-    while (const gchar *n = d ? g_dir_read_name(d) : nullptr)
-      g_remove((dir + "/" + n).c_str());
-    if (d)
-      g_dir_close(d);
-    g_rmdir(dir.c_str());
-  }
+  ~Cleanup() { keepup::test::remove_flat_dir(dir); }
 };
 
 inline std::string read_file(const std::string &path) {
@@ -368,26 +380,18 @@ public:
         static_cast<GSpawnFlags>(G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL), nullptr,
         nullptr, &pid_, nullptr, nullptr, &err_fd, nullptr);
     if (started_)
-      reader_ = std::thread([fd = err_fd, this]() {
-        char buf[4096];
-        ssize_t n;
-        while ((n = read(fd, buf, sizeof(buf))) > 0) {
-          std::lock_guard<std::mutex> lk(m_);
-          text_.append(buf, static_cast<std::size_t>(n));
-        }
-        close(fd);
-      });
+      log_text_.start(err_fd);
   }
   // The page's ?stats=1 lines: one JSON object a second.
   std::vector<nlohmann::json> stats() {
     std::vector<nlohmann::json> out;
-    std::lock_guard<std::mutex> lk(m_);
-    for (std::size_t at = text_.find("keepup-stats "); at != std::string::npos;
-         at = text_.find("keepup-stats ", at + 1)) {
-      const auto from = at + 13, to = text_.find('}', from);
+    const std::string text = log_text_.text();
+    for (std::size_t at = text.find("keepup-stats "); at != std::string::npos;
+         at = text.find("keepup-stats ", at + 1)) {
+      const auto from = at + 13, to = text.find('}', from);
       if (to == std::string::npos)
         break;
-      const auto j = nlohmann::json::parse(text_.substr(from, to - from + 1), nullptr, false);
+      const auto j = nlohmann::json::parse(text.substr(from, to - from + 1), nullptr, false);
       if (!j.is_discarded())
         out.push_back(j);
     }
@@ -401,11 +405,10 @@ public:
       waitpid(pid_, nullptr, 0);
       pid_ = 0;
     }
-    if (reader_.joinable())
-      reader_.join();
+    log_text_.join();
     if (!log_.empty()) {
-      std::lock_guard<std::mutex> lk(m_);
-      g_file_set_contents(log_.c_str(), text_.data(), static_cast<gssize>(text_.size()), nullptr);
+      const std::string text = log_text_.text();
+      g_file_set_contents(log_.c_str(), text.data(), static_cast<gssize>(text.size()), nullptr);
     }
   }
 
@@ -413,9 +416,7 @@ private:
   GPid pid_ = 0;
   bool started_ = false;
   std::string log_;
-  std::thread reader_;
-  std::mutex m_;
-  std::string text_;
+  PipeText log_text_;
 };
 
 } // namespace keepup::record_test
